@@ -1,0 +1,1 @@
+//! Vectors for the `bimi` module.

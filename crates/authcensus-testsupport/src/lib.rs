@@ -1,0 +1,57 @@
+//! Test-only helpers shared by the workspace's test suites.
+//!
+//! The reference data (official test suites, real zones and lists) lives in
+//! `../shared/data` beside the repository and is never copied into it. Tests
+//! ask [`shared_data`] for a path: when the folder is absent the test prints a
+//! clear skip message, unless `AUTHCENSUS_REQUIRE_SHARED_DATA=1` is set (as
+//! `scripts/test` and CI do), in which case a missing file fails the test: a
+//! suite never passes by silently skipping its vectors.
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable that overrides the location of the shared data folder.
+pub const SHARED_DATA_ENV: &str = "AUTHCENSUS_SHARED_DATA";
+/// Environment variable that turns a missing shared data file into a failure.
+pub const REQUIRE_ENV: &str = "AUTHCENSUS_REQUIRE_SHARED_DATA";
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The shared data folder: `$AUTHCENSUS_SHARED_DATA`, else `<workspace>/../shared/data`.
+pub fn shared_data_dir() -> PathBuf {
+    match std::env::var_os(SHARED_DATA_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("../shared/data"),
+    }
+}
+
+/// The path of `relative` inside the shared data folder, or `None` (after
+/// printing why) when it is absent and absence is allowed.
+///
+/// # Panics
+/// When the file is absent and `AUTHCENSUS_REQUIRE_SHARED_DATA=1`.
+#[allow(clippy::panic)]
+pub fn shared_data(relative: &str) -> Option<PathBuf> {
+    let path = shared_data_dir().join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    let required = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
+    if required {
+        panic!(
+            "shared reference data missing: {} ({REQUIRE_ENV}=1)",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIP: shared reference data not found at {} (set {SHARED_DATA_ENV})",
+        path.display()
+    );
+    None
+}

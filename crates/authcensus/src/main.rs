@@ -1,0 +1,37 @@
+//! The `authcensus` command line: parses arguments, builds settings, calls the
+//! library crates and maps their errors to exit codes. Nothing else lives here.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Survey email domain authentication across millions of domains.
+#[derive(Debug, Parser)]
+#[command(name = "authcensus", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AUTHCENSUS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result: anyhow::Result<ExitCode> = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("authcensus: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
