@@ -32,3 +32,6 @@ pub use types::{
     Directive, DomainSpec, DualCidr, MacroExpand, MacroLetter, MacroString, MacroToken, Mechanism,
     Modifier, Qualifier, Record, Term,
 };
+
+#[cfg(test)]
+mod tests;

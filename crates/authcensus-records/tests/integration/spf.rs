@@ -9,6 +9,9 @@
 //! - `spf/mox/mox-spf-syntax-vectors.json`: mox's syntax valid/invalid vectors.
 //! - proptest: the parser never panics; rendered records parse back equal.
 
+// Test helpers outside `#[test]` functions: a panic is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -537,4 +540,154 @@ fn mox_syntax_vectors() {
     assert_eq!(vectors.len(), 27);
     let expected: Vec<String> = MOX_EXCEPTIONS.iter().map(|(r, _)| r.to_string()).collect();
     assert_eq!(mismatches, expected);
+}
+
+// ---------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use authcensus_records::spf::{analyze, select_spf};
+    use proptest::prelude::*;
+
+    fn domain_spec() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "example.com",
+            "_spf.Example.ORG",
+            "%{d}",
+            "%{ir}.%{v}._spf.%{d2}",
+            "%{l1r-}.x.example",
+            "a-b.example.xn--zckzah",
+            "%%.%_.%-.example.net.",
+            "%{S}.example",
+            "sub.%{o}",
+            "%{h25r+,}.123-4",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    fn qualifier() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["", "+", "-", "~", "?"])
+    }
+
+    fn cidr(max: u8, double: bool) -> impl Strategy<Value = String> {
+        prop::option::of(0..=max).prop_map(move |p| match p {
+            Some(p) if double => format!("//{p}"),
+            Some(p) => format!("/{p}"),
+            None => String::new(),
+        })
+    }
+
+    fn term() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec!["a", "A", "mx", "MX"]);
+        prop_oneof![
+            (qualifier(), prop::sample::select(vec!["all", "ALL"]))
+                .prop_map(|(q, m)| format!("{q}{m}")),
+            (qualifier(), domain_spec()).prop_map(|(q, d)| format!("{q}include:{d}")),
+            (qualifier(), domain_spec()).prop_map(|(q, d)| format!("{q}exists:{d}")),
+            (
+                qualifier(),
+                name,
+                prop::option::of(domain_spec()),
+                cidr(32, false),
+                cidr(128, true)
+            )
+                .prop_map(|(q, n, d, c4, c6)| {
+                    let d = d.map(|d| format!(":{d}")).unwrap_or_default();
+                    format!("{q}{n}{d}{c4}{c6}")
+                }),
+            (qualifier(), prop::option::of(domain_spec())).prop_map(|(q, d)| match d {
+                Some(d) => format!("{q}ptr:{d}"),
+                None => format!("{q}ptr"),
+            }),
+            (qualifier(), any::<u32>(), cidr(32, false))
+                .prop_map(|(q, a, c)| format!("{q}ip4:{}{c}", Ipv4Addr::from(a))),
+            (qualifier(), any::<u128>(), cidr(128, false))
+                .prop_map(|(q, a, c)| format!("{q}ip6:{}{c}", Ipv6Addr::from(a))),
+            (
+                prop::sample::select(vec!["foo", "x-y_z.w", "Other"]),
+                prop::sample::select(vec!["", "bar", "%{d}", "%%x%_"])
+            )
+                .prop_map(|(n, v)| format!("{n}={v}")),
+        ]
+    }
+
+    fn record_text() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["v=spf1", "V=SPF1"]),
+            prop::collection::vec((1usize..3, term()), 0..10),
+            prop::option::of(domain_spec()),
+            prop::option::of(domain_spec()),
+            0usize..3,
+        )
+            .prop_map(|(v, terms, redirect, exp, trailing)| {
+                let mut s = v.to_string();
+                for (spaces, t) in terms {
+                    s.push_str(&" ".repeat(spaces));
+                    s.push_str(&t);
+                }
+                if let Some(r) = redirect {
+                    s.push_str(&format!(" redirect={r}"));
+                }
+                if let Some(e) = exp {
+                    s.push_str(&format!(" exp={e}"));
+                }
+                s.push_str(&" ".repeat(trailing));
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_record(&bytes);
+            let _ = select_spf(&[TxtRecord::single(bytes.clone())]);
+        }
+
+        #[test]
+        fn parse_never_panics_on_spf_like_text(
+            tail in "[ a-zA-Z0-9:/%{}.=+~?_,-]{0,120}"
+        ) {
+            let text = format!("v=spf1 {tail}");
+            if let Ok(r) = parse_record(text.as_bytes()) {
+                prop_assert_eq!(parse_record(r.render().as_bytes()), Ok(r));
+            }
+        }
+
+        #[test]
+        fn grammar_records_round_trip(text in record_text()) {
+            let parsed = parse_record(text.as_bytes());
+            prop_assert!(parsed.is_ok(), "{text:?}: {parsed:?}");
+            let parsed = parsed.unwrap();
+            let rendered = parsed.render();
+            prop_assert_eq!(parse_record(rendered.as_bytes()), Ok(parsed.clone()));
+            // Rendering is canonical: rendering again gives the same text.
+            prop_assert_eq!(parse_record(rendered.as_bytes()).unwrap().render(), rendered);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Evaluation and analysis of arbitrary records never panic and stay
+        /// within the work bounds.
+        #[test]
+        fn evaluation_is_bounded(text in record_text(), ip in any::<u32>()) {
+            let mut r = MemoryResolver::new();
+            r.add_txt("example.com", TxtRecord::single(text.clone()));
+            r.add_txt("_spf.example.org", TxtRecord::single(text));
+            r.add_a("example.com", Ipv4Addr::from(ip));
+            let limits = Limits::default();
+            let params = CheckHostParams::mail_from(IpAddr::V4(Ipv4Addr::from(ip)), "u@example.com", "h.example");
+            let v = block_on(check_host(&r, &params, &limits));
+            prop_assert!(v.queries <= limits.max_eval_queries);
+            let before = r.query_count();
+            let a = block_on(analyze(&r, "example.com", &limits));
+            prop_assert!(a.queries <= limits.max_analysis_queries);
+            prop_assert_eq!(r.query_count() - before, u64::from(a.queries));
+        }
+    }
 }
