@@ -16,8 +16,10 @@
 //!   whole subtree twice (evaluation would run it twice); its DNS answers come
 //!   from a per-analysis cache, so the work is done once.
 //! - A term counts even when its target contains macros that cannot be
-//!   expanded without a client (`macro_target_unexpanded`); such a target is
-//!   not followed and not queried.
+//!   expanded without a client; such a target is not followed and not
+//!   queried. For `include:` and `redirect=` this is the warning
+//!   `macro_target_unexpanded` (the subtree is unknown); for `a`, `mx` and
+//!   `exists` (where macros are the normal DNSBL-style use) it is silent.
 //! - Void lookups (§4.6.4): per term occurrence whose query returns NODATA or
 //!   NXDOMAIN: `a` when the name has neither A nor AAAA records, `mx` and
 //!   `exists` when their MX / A query is void. `ptr` cannot be looked up
@@ -316,10 +318,11 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
         true
     }
 
-    /// A literal target, normalized; records findings for macro or invalid targets.
-    fn literal_target(&mut self, spec: &DomainSpec, domain: &str) -> Option<String> {
+    /// A literal target, normalized; records findings for invalid targets and,
+    /// when `follow` (include/redirect), for targets with macros.
+    fn literal_target(&mut self, spec: &DomainSpec, domain: &str, follow: bool) -> Option<String> {
         let Some(lit) = spec.as_literal() else {
-            if spec.has_macros() {
+            if follow && spec.has_macros() {
                 self.finding(FindingCode::MacroTargetUnexpanded, domain, spec.to_string());
             }
             return None;
@@ -372,7 +375,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     return Walk::Unknown;
                 }
             };
-            let (text, record) = match select_spf(&records) {
+            let record = match select_spf(&records) {
                 Selection::None => return Walk::NoRecord,
                 Selection::Multiple { texts } => {
                     self.finding(
@@ -388,10 +391,10 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                         domain: domain.clone(),
                         via,
                         depth,
-                        text: text.clone(),
+                        text,
                     });
                     match parsed {
-                        Ok(r) => (text, r),
+                        Ok(r) => r,
                         Err(e) => {
                             self.finding(FindingCode::Syntax, &domain, e.to_string());
                             return Walk::Record(None);
@@ -399,7 +402,6 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     }
                 }
             };
-            let _ = text;
             let limit = self.limits.max_terms_per_record;
             if record.terms.len() > limit {
                 self.finding(
@@ -416,7 +418,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                 }
                 match m {
                     Mechanism::Include(spec) => {
-                        let Some(target) = self.literal_target(spec, &domain) else {
+                        let Some(target) = self.literal_target(spec, &domain, true) else {
                             continue;
                         };
                         if self.stack.contains(&target) {
@@ -431,7 +433,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     }
                     Mechanism::A { domain: spec, .. } => {
                         let target = match spec {
-                            Some(s) => self.literal_target(s, &domain),
+                            Some(s) => self.literal_target(s, &domain, false),
                             None => Some(domain.clone()),
                         };
                         if let Some(t) = target {
@@ -440,7 +442,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     }
                     Mechanism::Mx { domain: spec, .. } => {
                         let target = match spec {
-                            Some(s) => self.literal_target(s, &domain),
+                            Some(s) => self.literal_target(s, &domain, false),
                             None => Some(domain.clone()),
                         };
                         if let Some(t) = target {
@@ -448,7 +450,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                         }
                     }
                     Mechanism::Exists(spec) => {
-                        if let Some(t) = self.literal_target(spec, &domain) {
+                        if let Some(t) = self.literal_target(spec, &domain, false) {
                             match cached!(self, a, a, &t) {
                                 Some(Lookup::Failed(f)) => self.finding(
                                     FindingCode::TemperrorLookup,
@@ -476,7 +478,7 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     );
                 } else {
                     self.lookups += 1;
-                    if let Some(target) = self.literal_target(spec, &domain) {
+                    if let Some(target) = self.literal_target(spec, &domain, true) {
                         if self.stack.contains(&target) {
                             self.finding(FindingCode::RedirectLoop, &domain, target);
                         } else {

@@ -143,7 +143,8 @@ pub struct CheckHostParams {
     pub helo: String,
     /// The checking host's name (`%{r}`; empty → `unknown`).
     pub receiver: String,
-    /// Seconds since the epoch (`%{t}`).
+    /// Seconds since the epoch (`%{t}`); the constructors set 0 (the crate
+    /// reads no clock), callers set the time of the check.
     pub timestamp: u64,
 }
 
@@ -496,7 +497,12 @@ impl<'a, R: Resolver> Eval<'a, R> {
             return Ok(None);
         };
         let max = self.limits.max_explanation;
-        self.expand_for(&ms, domain, max).await
+        // §6.2: the explanation "MUST be limited to US-ASCII" (macro values
+        // such as a local-part could bring in other bytes).
+        Ok(self
+            .expand_for(&ms, domain, max)
+            .await?
+            .filter(|e| e.is_ascii()))
     }
 
     /// RFC 7208 §5: does the mechanism match?

@@ -240,9 +240,7 @@ fn parse_term(token: &[u8], offset: usize) -> Result<Term, SpfParseError> {
     }
     // A mechanism: the name is followed by ':', '/' or the end.
     if !matches!(rest.first(), None | Some(b':') | Some(b'/')) {
-        let kind = if name.is_empty() && rest.first() == Some(&b'=') {
-            SpfParseErrorKind::InvalidModifierName
-        } else if name.iter().all(|b| b.is_ascii_alphanumeric()) {
+        let kind = if name.iter().all(|b| b.is_ascii_alphanumeric()) {
             SpfParseErrorKind::InvalidCharacter
         } else {
             SpfParseErrorKind::UnknownMechanism
@@ -270,7 +268,7 @@ fn parse_term(token: &[u8], offset: usize) -> Result<Term, SpfParseError> {
             }
         }
         b"a" | b"mx" => {
-            let (spec, cidr) = split_dual_cidr(rest, arg_off, token, offset)?;
+            let (spec, cidr) = split_dual_cidr(rest, token, offset)?;
             let domain = match spec {
                 b"" => None,
                 s => match s.strip_prefix(b":") {
@@ -364,7 +362,6 @@ fn parse_cidr_len(digits: &[u8], max: u8) -> Option<u8> {
 /// checked (range and leading zeros). Returns the rest (`""` or `:spec`).
 fn split_dual_cidr<'a>(
     rest: &'a [u8],
-    _arg_off: usize,
     token: &[u8],
     offset: usize,
 ) -> Result<(&'a [u8], DualCidr), SpfParseError> {
