@@ -46,7 +46,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 
 use super::eval::{Limits, is_valid_domain};
-use super::parse::{Selection, select_spf};
+use super::parse::{Selection, SpfParseError, select_spf};
 use super::types::{DomainSpec, Mechanism, Qualifier};
 use crate::dns::{Lookup, MxRecord, Resolver, TxtRecord};
 
@@ -170,7 +170,7 @@ impl FindingCode {
 }
 
 /// One finding: its code, the domain whose record it concerns, and a detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// What.
     pub code: FindingCode,
@@ -193,7 +193,7 @@ pub enum Via {
 }
 
 /// A record visited by the walk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WalkedRecord {
     /// Its domain.
     pub domain: String,
@@ -206,7 +206,7 @@ pub struct WalkedRecord {
 }
 
 /// The result of [`analyze`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SpfAnalysis {
     /// The analysed domain (normalized).
     pub domain: String,
@@ -214,6 +214,11 @@ pub struct SpfAnalysis {
     pub status: AnalysisStatus,
     /// The root record's text (lossy UTF-8), when exactly one SPF record exists.
     pub record_text: Option<String>,
+    /// The root record's syntax error, if any (kind, byte offset, token).
+    #[serde(skip)]
+    pub syntax_error: Option<SpfParseError>,
+    /// Its stable code (`SpfParseErrorKind::code`), for storage.
+    pub syntax_error_code: Option<&'static str>,
     /// Findings, in walk order.
     pub findings: Vec<Finding>,
     /// DNS-querying terms counted per §4.6.4 over the tree (see the module docs).
@@ -275,6 +280,7 @@ struct Analyzer<'a, R: Resolver> {
     findings: Vec<Finding>,
     records: Vec<WalkedRecord>,
     stack: Vec<String>,
+    root_error: Option<SpfParseError>,
 }
 
 macro_rules! cached {
@@ -397,6 +403,9 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                         Ok(r) => r,
                         Err(e) => {
                             self.finding(FindingCode::Syntax, &domain, e.to_string());
+                            if via == Via::Root {
+                                self.root_error = Some(e);
+                            }
                             return Walk::Record(None);
                         }
                     }
@@ -563,12 +572,15 @@ pub async fn analyze<R: Resolver>(resolver: &R, domain: &str, limits: &Limits) -
         findings: Vec::new(),
         records: Vec::new(),
         stack: Vec::new(),
+        root_error: None,
     };
     if !is_valid_domain(&name) {
         return SpfAnalysis {
             domain: name,
             status: AnalysisStatus::None,
             record_text: None,
+            syntax_error: None,
+            syntax_error_code: None,
             findings: Vec::new(),
             dns_lookups: 0,
             void_lookups: 0,
@@ -617,6 +629,8 @@ pub async fn analyze<R: Resolver>(resolver: &R, domain: &str, limits: &Limits) -
         domain: name,
         status,
         record_text,
+        syntax_error_code: an.root_error.as_ref().map(SpfParseError::code),
+        syntax_error: an.root_error,
         findings: an.findings,
         dns_lookups: an.lookups,
         void_lookups: an.voids,

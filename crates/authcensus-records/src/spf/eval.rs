@@ -178,7 +178,7 @@ impl CheckHostParams {
 }
 
 /// What [`check_host`] returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SpfVerdict {
     /// The result.
     pub result: SpfResult,

@@ -262,6 +262,24 @@ fn missing_include_target_macro_target_ptr_and_mx() {
 }
 
 #[test]
+fn root_syntax_error_is_reported_with_kind() {
+    let r = zone(&[("example.com", "v=spf1 ip4:192.0.2.1/33 -all")]);
+    let a = analyse(&r, "example.com");
+    assert_eq!(
+        (a.status, a.codes()),
+        (AnalysisStatus::PermError, vec!["syntax"])
+    );
+    assert_eq!(a.syntax_error_code, Some("invalid_cidr"));
+    assert_eq!(a.syntax_error.as_ref().map(|e| e.offset), Some(7));
+    assert_eq!(
+        a.record_text.as_deref(),
+        Some("v=spf1 ip4:192.0.2.1/33 -all")
+    );
+    let v = check(&r, "192.0.2.1", "example.com");
+    assert_eq!((v.result, v.reason), (SpfResult::PermError, Some("syntax")));
+}
+
+#[test]
 fn temperror_and_none() {
     let mut r = zone(&[("example.com", "v=spf1 include:t.example -all")]);
     r.fail("t.example", RecordType::Txt, DnsFailure::Timeout);
