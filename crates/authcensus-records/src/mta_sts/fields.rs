@@ -146,7 +146,7 @@ mod tests {
         let f = split_fields(b"v=STSv1; \t id=a  \t;").unwrap();
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].text, b"id=a");
-        assert_eq!(f[1].start, 12);
+        assert_eq!(f[1].start, 11);
         assert_eq!(split_fields(b"v=1;;"), Err(SplitError::EmptyField(4)));
         assert_eq!(split_fields(b";v=1"), Err(SplitError::EmptyField(0)));
         assert_eq!(split_fields(b"v=\xff"), Err(SplitError::NonAscii(2)));
