@@ -84,6 +84,7 @@ pub static MAIL_PROVIDERS: &[Provider] = &[
             Suffix("hornetsecurity.com"),
             Suffix("hornetsecurity.ch"),
             Suffix("hornetsecurity.de"),
+            Suffix("antispameurope.com"),
         ],
     },
     Provider {
