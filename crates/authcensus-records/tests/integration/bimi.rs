@@ -2,6 +2,9 @@
 //! mapped to ours) and its DNS lookup scenarios against its own zone file,
 //! served by a `MemoryResolver`.
 
+// Helpers outside #[test] fns load fixtures; a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authcensus_records::bimi::{self, BimiStatus, discover, parse};
 use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
 use authcensus_testsupport::shared_data;

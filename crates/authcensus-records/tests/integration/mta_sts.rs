@@ -2,6 +2,9 @@
 //! policy files, and the postfix-mta-sts-resolver end-to-end scenarios
 //! (driven through the pure fetch classification).
 
+// Helpers outside #[test] fns load fixtures; a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authcensus_records::dns::{Lookup, TxtRecord};
 use authcensus_records::mta_sts::{
     self, HttpResponse, Mode, MtaStsStatus, PolicyFetch, SUGGESTED_MAX_POLICY_SIZE, TlsFailure,
