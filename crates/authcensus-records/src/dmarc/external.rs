@@ -80,7 +80,7 @@ fn percent_decode(s: &str) -> String {
 /// authority component"): for `mailto:` the domain of the (first) address,
 /// for hierarchical URIs (`https://…`) the authority host without user
 /// information or port. Lowercase, percent-decoded, no trailing dot; `None`
-/// if there is none or it is not a valid name.
+/// if there is none, it is an IP address literal, or it is not a valid name.
 pub fn destination_host(uri: &str) -> Option<String> {
     let (scheme, rest) = uri.split_once(':')?;
     let host = if scheme.eq_ignore_ascii_case("mailto") {
@@ -89,10 +89,7 @@ pub fn destination_host(uri: &str) -> Option<String> {
         first.rsplit_once('@')?.1.trim().to_string()
     } else {
         let authority = rest.strip_prefix("//")?;
-        let authority = authority
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or_default();
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
         let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let host = if let Some(inner) = hostport.strip_prefix('[') {
             inner.split(']').next().unwrap_or_default()
@@ -102,13 +99,19 @@ pub fn destination_host(uri: &str) -> Option<String> {
         percent_decode(host)
     };
     let host = normalize(&host);
-    (has_valid_lengths(&host) && !host.contains(['[', ']', ' '])).then_some(host)
+    // An address literal (IPv4, IPv6) has no `_report._dmarc` name to query.
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok();
+    (has_valid_lengths(&host) && !is_ip && !host.contains(['[', ']', ' ', ':'])).then_some(host)
 }
 
 /// `<policy domain>._report._dmarc.<host>` (RFC 7489 §7.1 steps 2–3), or
 /// `None` if the name is too long.
 pub fn verification_name(policy_domain: &str, host: &str) -> Option<String> {
-    let name = format!("{}._report._dmarc.{}", normalize(policy_domain), normalize(host));
+    let name = format!(
+        "{}._report._dmarc.{}",
+        normalize(policy_domain),
+        normalize(host)
+    );
     has_valid_lengths(&name).then_some(name)
 }
 
@@ -127,8 +130,14 @@ pub fn external_destinations<O: OrgDomain>(
         .map(|o| normalize(&o))
         .unwrap_or_else(|| policy_domain.clone());
     let lists = [
-        (ReportKind::Aggregate, record.rua.as_deref().unwrap_or_default()),
-        (ReportKind::Failure, record.ruf.as_deref().unwrap_or_default()),
+        (
+            ReportKind::Aggregate,
+            record.rua.as_deref().unwrap_or_default(),
+        ),
+        (
+            ReportKind::Failure,
+            record.ruf.as_deref().unwrap_or_default(),
+        ),
     ];
     let mut out = Vec::new();
     for (kind, uris) in lists {

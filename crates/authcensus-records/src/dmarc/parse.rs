@@ -82,7 +82,9 @@ impl Mode {
 }
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// The record breaks the grammar or a MUST of the mode's standard.
@@ -466,11 +468,21 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
         return not_dmarc(cx);
     }
     if &text[vvalue.0..vvalue.1] != b"DMARC1" {
-        cx.push(FindingKind::InvalidVersion, Severity::Error, vvalue.0, vvalue.1);
+        cx.push(
+            FindingKind::InvalidVersion,
+            Severity::Error,
+            vvalue.0,
+            vvalue.1,
+        );
         return not_dmarc(cx);
     }
     if v_start > s0 {
-        cx.push(FindingKind::LeadingWhitespace, Severity::Warning, s0, v_start);
+        cx.push(
+            FindingKind::LeadingWhitespace,
+            Severity::Warning,
+            s0,
+            v_start,
+        );
     }
     if !has_separator && mode == Mode::Rfc7489 {
         cx.push(FindingKind::MissingSeparator, Severity::Error, v_end, v_end);
@@ -487,6 +499,8 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
     let mut sp_broken = false;
     let mut np_broken = false;
     let mut fo_at = 0;
+    // Position among the non-empty segments (`v` is 0): RFC 7489 wants `p` at 1.
+    let mut tag_index = 0;
     let last = segments.len().saturating_sub(1);
 
     for (idx, &(s, e)) in segments.iter().enumerate().skip(1) {
@@ -497,6 +511,7 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
             }
             continue;
         }
+        tag_index += 1;
         let Some(((ns, ne), (vs, ve))) = split_tag(text, ts, te) else {
             cx.push(FindingKind::MalformedTag, Severity::Error, ts, te);
             continue;
@@ -531,7 +546,7 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
                 match Policy::from_value(&value) {
                     Some(p) => {
                         rec.p = Some(p);
-                        if mode == Mode::Rfc7489 && idx != 1 {
+                        if mode == Mode::Rfc7489 && tag_index != 1 {
                             p_broken = true;
                             cx.push(FindingKind::PNotSecond, Severity::Error, ts, te);
                         }
@@ -611,8 +626,15 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
                 cx.push(FindingKind::UnknownTag, Severity::Info, ns, ne);
                 if raw_value.is_empty() {
                     cx.push(FindingKind::EmptyValue, Severity::Error, ts, te);
-                } else if let Some(bad) = raw_value.iter().position(|&b| !(0x20..=0x7e).contains(&b)) {
-                    cx.push(FindingKind::InvalidCharacter, Severity::Error, vs + bad, vs + bad + 1);
+                } else if let Some(bad) =
+                    raw_value.iter().position(|&b| !(0x20..=0x7e).contains(&b))
+                {
+                    cx.push(
+                        FindingKind::InvalidCharacter,
+                        Severity::Error,
+                        vs + bad,
+                        vs + bad + 1,
+                    );
                 }
                 rec.unknown.push(Tag { name, value });
             }

@@ -12,7 +12,9 @@ use std::fmt;
 /// RFC 7489 §6.4 `dmarc-request`, RFC 9989 §4.8
 /// `dmarc-request = "none" / "quarantine" / "reject"`. ABNF quoted strings
 /// are case-insensitive (RFC 5234 §2.3), so `P=Reject` is valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// `none`: no expression of preference (monitoring mode).
