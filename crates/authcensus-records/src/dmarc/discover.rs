@@ -287,12 +287,12 @@ async fn fetch<R: Resolver>(resolver: &R, domain: &str, out: &mut DmarcDiscovery
     level
 }
 
-fn start(mode: Mode, domain: &str) -> Result<String, DmarcDiscovery> {
+fn start(mode: Mode, domain: &str) -> Result<String, Box<DmarcDiscovery>> {
     let domain = normalize(domain);
     if !has_valid_lengths(&domain) {
         let mut d = DmarcDiscovery::new(mode, domain.clone());
         d.note(NoteKind::InvalidDomain, &domain);
-        return Err(d);
+        return Err(Box::new(d));
     }
     Ok(domain)
 }
@@ -334,7 +334,7 @@ pub async fn discover_rfc9989<R: Resolver>(
 ) -> DmarcDiscovery {
     let domain = match start(Mode::Rfc9989, domain) {
         Ok(d) => d,
-        Err(d) => return d,
+        Err(d) => return *d,
     };
     let mut out = DmarcDiscovery::new(Mode::Rfc9989, domain.clone());
     let mut multiple = false;
@@ -452,7 +452,7 @@ pub async fn discover_rfc7489<R: Resolver, O: OrgDomain + Sync>(
 ) -> DmarcDiscovery {
     let domain = match start(Mode::Rfc7489, domain) {
         Ok(d) => d,
-        Err(d) => return d,
+        Err(d) => return *d,
     };
     let mut out = DmarcDiscovery::new(Mode::Rfc7489, domain.clone());
     let org_domain = org.organizational_domain(&domain).map(|o| normalize(&o));

@@ -3,7 +3,7 @@
 //! The types mirror the value rules of the two grammars: RFC 7489 §6.4 and
 //! RFC 9989 (draft-ietf-dmarc-dmarcbis-41) §4.8. A [`DmarcRecord`] holds the
 //! union of both tag sets; which tags *count* depends on the
-//! [`Mode`](super::Mode) the record is judged in (see [`super::parse`]).
+//! [`Mode`](super::Mode) the record is judged in (see [`parse()`](super::parse())).
 
 use std::fmt;
 
@@ -301,7 +301,7 @@ pub struct Tag {
 /// Each typed field is `Some` only when the tag is present *and* its value is
 /// valid under the tag's grammar (`rua`/`ruf` are `Some` when the tag is
 /// present, holding the URIs that are valid). Invalid values are reported as
-/// findings by [`super::parse`] and leave the field `None`, which means the
+/// findings by [`parse()`](super::parse()) and leave the field `None`, which means the
 /// default applies (RFC 7489 §6.3, RFC 9989 §4.8: "Syntax errors in the
 /// remainder of the record MUST be discarded in favor of default values").
 ///
