@@ -242,10 +242,21 @@ enum Level {
 }
 
 /// Queries `_dmarc.<domain>` and keeps the records that start with `v=DMARC1`.
-async fn fetch<R: Resolver>(resolver: &R, domain: &str, out: &mut DmarcDiscovery) -> Level {
+async fn fetch<R: Resolver>(
+    resolver: &R,
+    domain: &str,
+    queries: &mut Vec<DmarcQuery>,
+    notes: &mut Vec<DiscoveryNote>,
+) -> Level {
     let name = format!("_dmarc.{domain}");
+    let mut note = |kind| {
+        notes.push(DiscoveryNote {
+            kind,
+            name: name.clone(),
+        })
+    };
     if !has_valid_lengths(&name) {
-        out.note(NoteKind::NameTooLong, &name);
+        note(NoteKind::NameTooLong);
         return Level::Empty;
     }
     let answer = resolver.txt(&name).await;
@@ -273,17 +284,17 @@ async fn fetch<R: Resolver>(resolver: &R, domain: &str, out: &mut DmarcDiscovery
             }
         }
     };
-    out.queries.push(DmarcQuery {
-        name: name.clone(),
+    match level {
+        Level::Failed => note(NoteKind::DnsFailure),
+        Level::Multiple => note(NoteKind::MultipleRecords),
+        Level::Empty | Level::One(_) => {}
+    }
+    queries.push(DmarcQuery {
+        name,
         outcome,
         dmarc_records: count,
         other_records: other,
     });
-    match level {
-        Level::Failed => out.note(NoteKind::DnsFailure, &name),
-        Level::Multiple => out.note(NoteKind::MultipleRecords, &name),
-        Level::Empty | Level::One(_) => {}
-    }
     level
 }
 
@@ -295,6 +306,41 @@ fn start(mode: Mode, domain: &str) -> Result<String, Box<DmarcDiscovery>> {
         return Err(Box::new(d));
     }
     Ok(domain)
+}
+
+/// The names a tree walk from `domain` queries (with `_dmarc.` prepended):
+/// the name itself, then (RFC 9989 §4.10 step 4) "If x < 8, remove the
+/// left-most label … If x >= 8, remove the left-most labels … until 7 labels
+/// remain", then one label less each time down to one label. At most
+/// [`MAX_TREE_WALK_QUERIES`] names.
+pub fn walk_targets(domain: &str) -> Vec<String> {
+    let first = label_count(domain)
+        .saturating_sub(1)
+        .min(MAX_TREE_WALK_QUERIES - 1);
+    let mut out = vec![domain.to_string()];
+    out.extend((1..=first).rev().map(|n| last_labels(domain, n)));
+    out
+}
+
+/// RFC 9989 §4.10.2 selection among the records a walk from `start` found,
+/// given longest name first: the first `psd=n` record's domain; else, for the
+/// first `psd=y` record (other than at `start`), the domain one label below
+/// it (and that record's index, the Public Suffix Domain's); else the domain
+/// of the record with the fewest labels; with no record, `start` itself.
+fn select_organizational_domain(start: &str, found: &[Found]) -> (String, Option<usize>) {
+    for (i, f) in found.iter().enumerate() {
+        match f.psd() {
+            Some(PsdFlag::No) => return (f.domain.clone(), None),
+            Some(PsdFlag::Yes) if f.domain != start => {
+                return (last_labels(start, label_count(&f.domain) + 1), Some(i));
+            }
+            _ => {}
+        }
+    }
+    let fewest = found
+        .last()
+        .map_or_else(|| start.to_string(), |f| f.domain.clone());
+    (fewest, None)
 }
 
 /// The last `n` labels of `domain`.
@@ -338,7 +384,7 @@ pub async fn discover_rfc9989<R: Resolver>(
     };
     let mut out = DmarcDiscovery::new(Mode::Rfc9989, domain.clone());
     let mut multiple = false;
-    match fetch(resolver, &domain, &mut out).await {
+    match fetch(resolver, &domain, &mut out.queries, &mut out.notes).await {
         Level::Failed => {
             out.temperror();
             return out;
@@ -362,12 +408,9 @@ pub async fn discover_rfc9989<R: Resolver>(
 
     // §4.10 steps 3–7; §4.10.1: "If the Author Domain has eight or fewer
     // labels, the starting point will be the immediate parent domain".
-    let labels = label_count(&domain);
-    let first = labels.saturating_sub(1).min(MAX_TREE_WALK_QUERIES - 1);
     let mut found: Vec<Found> = Vec::new();
-    for n in (1..=first).rev() {
-        let target = last_labels(&domain, n);
-        match fetch(resolver, &target, &mut out).await {
+    for target in walk_targets(&domain).into_iter().skip(1) {
+        match fetch(resolver, &target, &mut out.queries, &mut out.notes).await {
             Level::Failed => {
                 out.temperror();
                 return out;
@@ -399,24 +442,7 @@ pub async fn discover_rfc9989<R: Resolver>(
         }
         return out;
     }
-    // §4.10.2 selection, longest to shortest.
-    let mut org: Option<String> = None;
-    let mut psd_index: Option<usize> = None;
-    for (i, f) in found.iter().enumerate() {
-        match f.psd() {
-            Some(PsdFlag::No) => {
-                org = Some(f.domain.clone());
-                break;
-            }
-            Some(PsdFlag::Yes) => {
-                org = Some(last_labels(&domain, label_count(&f.domain) + 1));
-                psd_index = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let org = org.unwrap_or_else(|| found.last().map(|f| f.domain.clone()).unwrap_or_default());
+    let (org, psd_index) = select_organizational_domain(&domain, &found);
     out.organizational_domain = Some(org.clone());
     let (index, source) = match found.iter().position(|f| f.domain == org) {
         Some(i) => (i, PolicySource::Organizational),
@@ -427,6 +453,83 @@ pub async fn discover_rfc9989<R: Resolver>(
     };
     let chosen = found.swap_remove(index);
     out.apply(chosen, source, domain_exists);
+    out
+}
+
+/// The result of an RFC 9989 §4.10.2 Organizational Domain tree walk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrgDomainWalk {
+    /// The name the walk started at (normalized).
+    pub name: String,
+    /// The Organizational Domain; `None` when a lookup failed or the name is
+    /// invalid.
+    pub organizational_domain: Option<String>,
+    /// `valid` when chosen from records, `none` when no record was found
+    /// (the name is its own Organizational Domain), `temperror` on a failed
+    /// lookup.
+    pub status: DiscoveryStatus,
+    /// The domains where a single DMARC record was found, longest first.
+    pub records_at: Vec<String>,
+    /// Every query made, in order (at most [`MAX_TREE_WALK_QUERIES`]).
+    pub queries: Vec<DmarcQuery>,
+    /// Other observations.
+    pub notes: Vec<DiscoveryNote>,
+}
+
+/// RFC 9989 §4.10.2: the Organizational Domain of `name` (an Author Domain or
+/// an Authenticated Identifier) for identifier alignment, by a DNS Tree Walk
+/// that starts at `name` itself ([`walk_targets`]) and stops at a record with
+/// `psd=y` or `psd=n` (§4.10 steps 2 and 6). Selection as in
+/// [`discover_rfc9989`]; "If this process does not determine the
+/// Organizational Domain, then the initial target domain is the
+/// Organizational Domain." A `psd=y` record at `name` itself is not used by
+/// rule 2 (it is "the domain where the tree walk started").
+pub async fn organizational_domain_rfc9989<R: Resolver>(resolver: &R, name: &str) -> OrgDomainWalk {
+    let name = normalize(name);
+    let mut out = OrgDomainWalk {
+        name: name.clone(),
+        organizational_domain: None,
+        status: DiscoveryStatus::None,
+        records_at: Vec::new(),
+        queries: Vec::new(),
+        notes: Vec::new(),
+    };
+    if !has_valid_lengths(&name) {
+        out.notes.push(DiscoveryNote {
+            kind: NoteKind::InvalidDomain,
+            name,
+        });
+        return out;
+    }
+    let mut found: Vec<Found> = Vec::new();
+    for target in walk_targets(&name) {
+        match fetch(resolver, &target, &mut out.queries, &mut out.notes).await {
+            Level::Failed => {
+                out.status = DiscoveryStatus::TempError;
+                return out;
+            }
+            Level::One(text) => {
+                let parse = parse(&text, Mode::Rfc9989);
+                let f = Found {
+                    domain: target,
+                    text,
+                    parse,
+                };
+                let stop = matches!(f.psd(), Some(PsdFlag::Yes | PsdFlag::No));
+                found.push(f);
+                if stop {
+                    break;
+                }
+            }
+            Level::Multiple | Level::Empty => {}
+        }
+    }
+    let (org, _) = select_organizational_domain(&name, &found);
+    out.organizational_domain = Some(org);
+    out.records_at = found.into_iter().map(|f| f.domain).collect();
+    if !out.records_at.is_empty() {
+        out.status = DiscoveryStatus::Valid;
+    }
     out
 }
 
@@ -457,7 +560,7 @@ pub async fn discover_rfc7489<R: Resolver, O: OrgDomain + Sync>(
     let mut out = DmarcDiscovery::new(Mode::Rfc7489, domain.clone());
     let org_domain = org.organizational_domain(&domain).map(|o| normalize(&o));
     out.organizational_domain = org_domain.clone();
-    match fetch(resolver, &domain, &mut out).await {
+    match fetch(resolver, &domain, &mut out.queries, &mut out.notes).await {
         Level::Failed => {
             out.temperror();
             return out;
@@ -481,7 +584,7 @@ pub async fn discover_rfc7489<R: Resolver, O: OrgDomain + Sync>(
     let Some(org_domain) = org_domain.filter(|o| *o != domain && has_valid_lengths(o)) else {
         return out;
     };
-    match fetch(resolver, &org_domain, &mut out).await {
+    match fetch(resolver, &org_domain, &mut out.queries, &mut out.notes).await {
         Level::Failed => out.temperror(),
         Level::Multiple => out.status = DiscoveryStatus::Invalid,
         Level::Empty => {}

@@ -30,8 +30,8 @@ pub mod types;
 
 pub use discover::{
     DiscoveryNote, DiscoveryStatus, DmarcDiscovery, DmarcQuery, MAX_RFC7489_QUERIES,
-    MAX_TREE_WALK_QUERIES, NoteKind, OrgDomain, PolicySource, discover, discover_rfc7489,
-    discover_rfc9989,
+    MAX_TREE_WALK_QUERIES, NoteKind, OrgDomain, OrgDomainWalk, PolicySource, discover,
+    discover_rfc7489, discover_rfc9989, organizational_domain_rfc9989, walk_targets,
 };
 pub use external::{
     Authorization, ExternalDestination, ReportKind, classify_authorization, destination_host,

@@ -441,10 +441,13 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
         }
     }
     if !truncated {
-        if segments.len() >= MAX_TAGS {
-            truncated = true;
-        } else {
+        if segments.len() < MAX_TAGS {
             segments.push((start, text.len()));
+        } else {
+            // A tail after the last examined `;` is one segment too many,
+            // unless it is empty (the optional trailing separator).
+            let (ts, te) = trim_span(text, start, text.len());
+            truncated = ts != te;
         }
     }
     let has_separator = segments.len() > 1 || truncated;

@@ -22,541 +22,98 @@ type Case = (
     &'static [&'static str],
 );
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     // Version and framing.
     ("", NotDmarc, &["empty_record"], NotDmarc, &["empty_record"]),
-    (
-        "   ",
-        NotDmarc,
-        &["empty_record"],
-        NotDmarc,
-        &["empty_record"],
-    ),
-    (
-        "v=",
-        NotDmarc,
-        &["invalid_version"],
-        NotDmarc,
-        &["invalid_version"],
-    ),
-    (
-        "v=DMARC12",
-        NotDmarc,
-        &["invalid_version"],
-        NotDmarc,
-        &["invalid_version"],
-    ),
-    (
-        "v=dmarc1; p=none",
-        NotDmarc,
-        &["invalid_version"],
-        NotDmarc,
-        &["invalid_version"],
-    ),
-    (
-        "v=DMARC1 p=none",
-        NotDmarc,
-        &["invalid_version"],
-        NotDmarc,
-        &["invalid_version"],
-    ),
-    (
-        "p=none; v=DMARC1",
-        NotDmarc,
-        &["missing_version"],
-        NotDmarc,
-        &["missing_version"],
-    ),
-    (
-        "v=spf1 -all",
-        NotDmarc,
-        &["invalid_version"],
-        NotDmarc,
-        &["invalid_version"],
-    ),
-    (
-        "spf1 -all",
-        NotDmarc,
-        &["missing_version"],
-        NotDmarc,
-        &["missing_version"],
-    ),
-    (
-        ";v=DMARC1; p=none",
-        NotDmarc,
-        &["missing_version"],
-        NotDmarc,
-        &["missing_version"],
-    ),
-    (
-        "v=DMARC1",
-        Valid,
-        &["missing_policy"],
-        Invalid,
-        &["missing_separator", "missing_policy"],
-    ),
-    (
-        "v=DMARC1;",
-        Valid,
-        &["missing_policy"],
-        Invalid,
-        &["missing_policy"],
-    ),
+    ("   ", NotDmarc, &["empty_record"], NotDmarc, &["empty_record"]),
+    ("v=", NotDmarc, &["invalid_version"], NotDmarc, &["invalid_version"]),
+    ("v=DMARC12", NotDmarc, &["invalid_version"], NotDmarc, &["invalid_version"]),
+    ("v=dmarc1; p=none", NotDmarc, &["invalid_version"], NotDmarc, &["invalid_version"]),
+    ("v=DMARC1 p=none", NotDmarc, &["invalid_version"], NotDmarc, &["invalid_version"]),
+    ("p=none; v=DMARC1", NotDmarc, &["missing_version"], NotDmarc, &["missing_version"]),
+    ("v=spf1 -all", NotDmarc, &["invalid_version"], NotDmarc, &["invalid_version"]),
+    ("spf1 -all", NotDmarc, &["missing_version"], NotDmarc, &["missing_version"]),
+    (";v=DMARC1; p=none", NotDmarc, &["missing_version"], NotDmarc, &["missing_version"]),
+    ("v=DMARC1", Valid, &["missing_policy"], Invalid, &["missing_separator", "missing_policy"]),
+    ("v=DMARC1;", Valid, &["missing_policy"], Invalid, &["missing_policy"]),
     ("v=DMARC1; p=none", Valid, &[], Valid, &[]),
     ("v=DMARC1; p=none;", Valid, &[], Valid, &[]),
     ("v=DMARC1; p=none; ", Valid, &[], Valid, &[]),
     ("V = DMARC1 ; P = Reject", Valid, &[], Valid, &[]),
-    (
-        "v=DMARC1;\tp=none\t;\trua=mailto:a@example.com",
-        Valid,
-        &[],
-        Valid,
-        &[],
-    ),
-    (
-        "  v=DMARC1; p=none",
-        Valid,
-        &["leading_whitespace"],
-        Valid,
-        &["leading_whitespace"],
-    ),
-    (
-        "v=DMARC1;;p=none",
-        Valid,
-        &["empty_tag"],
-        Valid,
-        &["empty_tag"],
-    ),
-    (
-        "v=DMARC1; ; p=none",
-        Valid,
-        &["empty_tag"],
-        Valid,
-        &["empty_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; foo",
-        Valid,
-        &["malformed_tag"],
-        Valid,
-        &["malformed_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; p-x=1",
-        Valid,
-        &["malformed_tag"],
-        Valid,
-        &["malformed_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; =1",
-        Valid,
-        &["malformed_tag"],
-        Valid,
-        &["malformed_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; x=",
-        Valid,
-        &["unknown_tag", "empty_value"],
-        Valid,
-        &["unknown_tag", "empty_value"],
-    ),
-    (
-        "v=DMARC1; p=none; x=a\u{1}b",
-        Valid,
-        &["unknown_tag", "invalid_character"],
-        Valid,
-        &["unknown_tag", "invalid_character"],
-    ),
-    (
-        "v=DMARC1; p=none; future=yes",
-        Valid,
-        &["unknown_tag"],
-        Valid,
-        &["unknown_tag"],
-    ),
+    ("v=DMARC1;\tp=none\t;\trua=mailto:a@example.com", Valid, &[], Valid, &[]),
+    ("  v=DMARC1; p=none", Valid, &["leading_whitespace"], Valid, &["leading_whitespace"]),
+    ("v=DMARC1;;p=none", Valid, &["empty_tag"], Valid, &["empty_tag"]),
+    ("v=DMARC1; ; p=none", Valid, &["empty_tag"], Valid, &["empty_tag"]),
+    ("v=DMARC1; p=none; foo", Valid, &["malformed_tag"], Valid, &["malformed_tag"]),
+    ("v=DMARC1; p=none; p-x=1", Valid, &["malformed_tag"], Valid, &["malformed_tag"]),
+    ("v=DMARC1; p=none; =1", Valid, &["malformed_tag"], Valid, &["malformed_tag"]),
+    ("v=DMARC1; p=none; x=", Valid, &["unknown_tag", "empty_value"], Valid, &["unknown_tag", "empty_value"]),
+    ("v=DMARC1; p=none; x=a\u{1}b", Valid, &["unknown_tag", "invalid_character"], Valid, &["unknown_tag", "invalid_character"]),
+    ("v=DMARC1; p=none; future=yes", Valid, &["unknown_tag"], Valid, &["unknown_tag"]),
     // Duplicates: the whole tag-list is invalid (RFC 6376 §3.2).
-    (
-        "v=DMARC1; p=none; p=none",
-        Invalid,
-        &["duplicate_tag"],
-        Invalid,
-        &["duplicate_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; P=reject",
-        Invalid,
-        &["duplicate_tag"],
-        Invalid,
-        &["duplicate_tag"],
-    ),
-    (
-        "v=DMARC1; v=DMARC1; p=none",
-        Invalid,
-        &["duplicate_tag"],
-        Invalid,
-        &["duplicate_tag", "p_not_second"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com; rua=mailto:b@example.com",
-        Invalid,
-        &["duplicate_tag"],
-        Invalid,
-        &["duplicate_tag"],
-    ),
+    ("v=DMARC1; p=none; p=none", Invalid, &["duplicate_tag"], Invalid, &["duplicate_tag"]),
+    ("v=DMARC1; p=none; P=reject", Invalid, &["duplicate_tag"], Invalid, &["duplicate_tag"]),
+    ("v=DMARC1; v=DMARC1; p=none", Invalid, &["duplicate_tag"], Invalid, &["duplicate_tag", "p_not_second"]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com; rua=mailto:b@example.com", Invalid, &["duplicate_tag"], Invalid, &["duplicate_tag"]),
     // p, sp, np.
     ("v=DMARC1; p=quarantine", Valid, &[], Valid, &[]),
     ("v=DMARC1; p=REJECT", Valid, &[], Valid, &[]),
-    (
-        "v=DMARC1; p=rejected",
-        Invalid,
-        &["invalid_policy"],
-        Invalid,
-        &["invalid_policy"],
-    ),
-    (
-        "v=DMARC1; p=",
-        Invalid,
-        &["invalid_policy"],
-        Invalid,
-        &["invalid_policy"],
-    ),
-    (
-        "v=DMARC1; p=rejected; rua=mailto:a@example.com",
-        TreatedAsNone,
-        &["invalid_policy"],
-        TreatedAsNone,
-        &["invalid_policy"],
-    ),
-    (
-        "v=DMARC1; sp=none; p=reject",
-        Valid,
-        &[],
-        Invalid,
-        &["p_not_second"],
-    ),
-    (
-        "v=DMARC1; sp=none; p=reject; rua=mailto:a@example.com",
-        Valid,
-        &[],
-        TreatedAsNone,
-        &["p_not_second"],
-    ),
-    (
-        "v=DMARC1; p=none; sp=bogus",
-        Invalid,
-        &["invalid_subdomain_policy"],
-        Invalid,
-        &["invalid_subdomain_policy"],
-    ),
-    (
-        "v=DMARC1; p=none; sp=bogus; rua=mailto:a@example.com",
-        TreatedAsNone,
-        &["invalid_subdomain_policy"],
-        TreatedAsNone,
-        &["invalid_subdomain_policy"],
-    ),
-    (
-        "v=DMARC1; p=none; np=reject",
-        Valid,
-        &[],
-        Valid,
-        &["unknown_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; np=bogus",
-        Invalid,
-        &["invalid_nonexistent_policy"],
-        Valid,
-        &["unknown_tag", "invalid_nonexistent_policy"],
-    ),
-    (
-        "v=DMARC1; rua=mailto:a@example.com",
-        Valid,
-        &["missing_policy"],
-        TreatedAsNone,
-        &["missing_policy"],
-    ),
+    ("v=DMARC1; p=rejected", Invalid, &["invalid_policy"], Invalid, &["invalid_policy"]),
+    ("v=DMARC1; p=", Invalid, &["invalid_policy"], Invalid, &["invalid_policy"]),
+    ("v=DMARC1; p=rejected; rua=mailto:a@example.com", TreatedAsNone, &["invalid_policy"], TreatedAsNone, &["invalid_policy"]),
+    ("v=DMARC1; sp=none; p=reject", Valid, &[], Invalid, &["p_not_second"]),
+    ("v=DMARC1; sp=none; p=reject; rua=mailto:a@example.com", Valid, &[], TreatedAsNone, &["p_not_second"]),
+    ("v=DMARC1; p=none; sp=bogus", Invalid, &["invalid_subdomain_policy"], Invalid, &["invalid_subdomain_policy"]),
+    ("v=DMARC1; p=none; sp=bogus; rua=mailto:a@example.com", TreatedAsNone, &["invalid_subdomain_policy"], TreatedAsNone, &["invalid_subdomain_policy"]),
+    ("v=DMARC1; p=none; np=reject", Valid, &[], Valid, &["unknown_tag"]),
+    ("v=DMARC1; p=none; np=bogus", Invalid, &["invalid_nonexistent_policy"], Valid, &["unknown_tag", "invalid_nonexistent_policy"]),
+    ("v=DMARC1; rua=mailto:a@example.com", Valid, &["missing_policy"], TreatedAsNone, &["missing_policy"]),
     // Alignment.
     ("v=DMARC1; p=none; adkim=s; aspf=R", Valid, &[], Valid, &[]),
-    (
-        "v=DMARC1; p=none; adkim=x",
-        Valid,
-        &["invalid_adkim"],
-        Valid,
-        &["invalid_adkim"],
-    ),
-    (
-        "v=DMARC1; p=none; aspf=strict",
-        Valid,
-        &["invalid_aspf"],
-        Valid,
-        &["invalid_aspf"],
-    ),
+    ("v=DMARC1; p=none; adkim=x", Valid, &["invalid_adkim"], Valid, &["invalid_adkim"]),
+    ("v=DMARC1; p=none; aspf=strict", Valid, &["invalid_aspf"], Valid, &["invalid_aspf"]),
     // pct, ri, rf: RFC 7489 tags, historic in RFC 9989.
-    (
-        "v=DMARC1; p=none; pct=50",
-        Valid,
-        &["historic_tag"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; pct=100",
-        Valid,
-        &["historic_tag"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; pct=101",
-        Valid,
-        &["historic_tag", "invalid_pct"],
-        Valid,
-        &["invalid_pct"],
-    ),
-    (
-        "v=DMARC1; p=none; pct=0100",
-        Valid,
-        &["historic_tag", "invalid_pct"],
-        Valid,
-        &["invalid_pct"],
-    ),
-    (
-        "v=DMARC1; p=none; pct=-1",
-        Valid,
-        &["historic_tag", "invalid_pct"],
-        Valid,
-        &["invalid_pct"],
-    ),
-    (
-        "v=DMARC1; p=none; ri=4294967295",
-        Valid,
-        &["historic_tag"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; ri=4294967296",
-        Valid,
-        &["historic_tag", "invalid_ri"],
-        Valid,
-        &["invalid_ri"],
-    ),
-    (
-        "v=DMARC1; p=none; ri=+5",
-        Valid,
-        &["historic_tag", "invalid_ri"],
-        Valid,
-        &["invalid_ri"],
-    ),
-    (
-        "v=DMARC1; p=none; rf=afrf",
-        Valid,
-        &["historic_tag"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; rf=AFRF:iodef",
-        Valid,
-        &["historic_tag", "unregistered_report_format"],
-        Valid,
-        &["unregistered_report_format"],
-    ),
-    (
-        "v=DMARC1; p=none; rf=-x",
-        Valid,
-        &["historic_tag", "invalid_rf"],
-        Valid,
-        &["invalid_rf"],
-    ),
-    (
-        "v=DMARC1; p=none; rf=afrf:",
-        Valid,
-        &["historic_tag", "invalid_rf"],
-        Valid,
-        &["invalid_rf"],
-    ),
+    ("v=DMARC1; p=none; pct=50", Valid, &["historic_tag"], Valid, &[]),
+    ("v=DMARC1; p=none; pct=100", Valid, &["historic_tag"], Valid, &[]),
+    ("v=DMARC1; p=none; pct=101", Valid, &["historic_tag", "invalid_pct"], Valid, &["invalid_pct"]),
+    ("v=DMARC1; p=none; pct=0100", Valid, &["historic_tag", "invalid_pct"], Valid, &["invalid_pct"]),
+    ("v=DMARC1; p=none; pct=-1", Valid, &["historic_tag", "invalid_pct"], Valid, &["invalid_pct"]),
+    ("v=DMARC1; p=none; ri=4294967295", Valid, &["historic_tag"], Valid, &[]),
+    ("v=DMARC1; p=none; ri=4294967296", Valid, &["historic_tag", "invalid_ri"], Valid, &["invalid_ri"]),
+    ("v=DMARC1; p=none; ri=+5", Valid, &["historic_tag", "invalid_ri"], Valid, &["invalid_ri"]),
+    ("v=DMARC1; p=none; rf=afrf", Valid, &["historic_tag"], Valid, &[]),
+    ("v=DMARC1; p=none; rf=AFRF:iodef", Valid, &["historic_tag", "unregistered_report_format"], Valid, &["unregistered_report_format"]),
+    ("v=DMARC1; p=none; rf=-x", Valid, &["historic_tag", "invalid_rf"], Valid, &["invalid_rf"]),
+    ("v=DMARC1; p=none; rf=afrf:", Valid, &["historic_tag", "invalid_rf"], Valid, &["invalid_rf"]),
     // fo.
-    (
-        "v=DMARC1; p=none; fo=1",
-        Valid,
-        &["fo_without_ruf"],
-        Valid,
-        &["fo_without_ruf"],
-    ),
-    (
-        "v=DMARC1; p=none; fo=0:d:s; ruf=mailto:f@example.com",
-        Valid,
-        &[],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; fo=0:1:d:s; ruf=mailto:f@example.com",
-        Valid,
-        &["invalid_fo"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; fo=d:d; ruf=mailto:f@example.com",
-        Valid,
-        &["invalid_fo"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; fo=d : s; ruf=mailto:f@example.com",
-        Valid,
-        &["invalid_fo"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; fo=01; ruf=mailto:f@example.com",
-        Valid,
-        &["invalid_fo"],
-        Valid,
-        &["invalid_fo"],
-    ),
-    (
-        "v=DMARC1; p=none; fo=x; ruf=mailto:f@example.com",
-        Valid,
-        &["invalid_fo"],
-        Valid,
-        &["invalid_fo"],
-    ),
+    ("v=DMARC1; p=none; fo=1", Valid, &["fo_without_ruf"], Valid, &["fo_without_ruf"]),
+    ("v=DMARC1; p=none; fo=0:d:s; ruf=mailto:f@example.com", Valid, &[], Valid, &[]),
+    ("v=DMARC1; p=none; fo=0:1:d:s; ruf=mailto:f@example.com", Valid, &["invalid_fo"], Valid, &[]),
+    ("v=DMARC1; p=none; fo=d:d; ruf=mailto:f@example.com", Valid, &["invalid_fo"], Valid, &[]),
+    ("v=DMARC1; p=none; fo=d : s; ruf=mailto:f@example.com", Valid, &["invalid_fo"], Valid, &[]),
+    ("v=DMARC1; p=none; fo=01; ruf=mailto:f@example.com", Valid, &["invalid_fo"], Valid, &["invalid_fo"]),
+    ("v=DMARC1; p=none; fo=x; ruf=mailto:f@example.com", Valid, &["invalid_fo"], Valid, &["invalid_fo"]),
     // psd and t: RFC 9989 tags, unknown to RFC 7489.
-    (
-        "v=DMARC1; p=none; psd=y",
-        Valid,
-        &[],
-        Valid,
-        &["unknown_tag"],
-    ),
-    (
-        "v=DMARC1; p=none; psd=x",
-        Valid,
-        &["invalid_psd"],
-        Valid,
-        &["unknown_tag", "invalid_psd"],
-    ),
-    (
-        "v=DMARC1; p=reject; t=y",
-        Valid,
-        &[],
-        Valid,
-        &["unknown_tag"],
-    ),
-    (
-        "v=DMARC1; p=reject; t=yes",
-        Valid,
-        &["invalid_t"],
-        Valid,
-        &["unknown_tag", "invalid_t"],
-    ),
+    ("v=DMARC1; p=none; psd=y", Valid, &[], Valid, &["unknown_tag"]),
+    ("v=DMARC1; p=none; psd=x", Valid, &["invalid_psd"], Valid, &["unknown_tag", "invalid_psd"]),
+    ("v=DMARC1; p=reject; t=y", Valid, &[], Valid, &["unknown_tag"]),
+    ("v=DMARC1; p=reject; t=yes", Valid, &["invalid_t"], Valid, &["unknown_tag", "invalid_t"]),
     // URIs and sizes.
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com!10m",
-        Valid,
-        &["obsolete_size_limit"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com!10",
-        Valid,
-        &["obsolete_size_limit"],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com!10x",
-        Valid,
-        &["invalid_uri_size"],
-        Valid,
-        &["invalid_uri_size"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com!m",
-        Valid,
-        &["invalid_uri_size"],
-        Valid,
-        &["invalid_uri_size"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com!1!2",
-        Valid,
-        &["invalid_uri_size"],
-        Valid,
-        &["invalid_uri_size"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a,b@example.com",
-        Valid,
-        &["invalid_uri", "invalid_uri"],
-        Valid,
-        &["invalid_uri", "invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a%2Cb@example.com",
-        Valid,
-        &[],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a%2@example.com",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a@example.com,,mailto:b@example.com",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:a b@example.com",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=https://reports.example.com/dmarc",
-        Valid,
-        &[],
-        Valid,
-        &[],
-    ),
-    (
-        "v=DMARC1; p=none; rua=example.com",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=mailto:",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
-    (
-        "v=DMARC1; p=none; rua=1mailto:a@example.com",
-        Valid,
-        &["invalid_uri"],
-        Valid,
-        &["invalid_uri"],
-    ),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com!10m", Valid, &["obsolete_size_limit"], Valid, &[]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com!10", Valid, &["obsolete_size_limit"], Valid, &[]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com!10x", Valid, &["invalid_uri_size"], Valid, &["invalid_uri_size"]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com!m", Valid, &["invalid_uri_size"], Valid, &["invalid_uri_size"]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com!1!2", Valid, &["invalid_uri_size"], Valid, &["invalid_uri_size"]),
+    ("v=DMARC1; p=none; rua=mailto:a,b@example.com", Valid, &["invalid_uri", "invalid_uri"], Valid, &["invalid_uri", "invalid_uri"]),
+    ("v=DMARC1; p=none; rua=mailto:a%2Cb@example.com", Valid, &[], Valid, &[]),
+    ("v=DMARC1; p=none; rua=mailto:a%2@example.com", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
+    ("v=DMARC1; p=none; rua=mailto:a@example.com,,mailto:b@example.com", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
+    ("v=DMARC1; p=none; rua=mailto:a b@example.com", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
+    ("v=DMARC1; p=none; rua=https://reports.example.com/dmarc", Valid, &[], Valid, &[]),
+    ("v=DMARC1; p=none; rua=example.com", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
+    ("v=DMARC1; p=none; rua=mailto:", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
+    ("v=DMARC1; p=none; rua=1mailto:a@example.com", Valid, &["invalid_uri"], Valid, &["invalid_uri"]),
 ];
 
 #[test]
@@ -1469,4 +1026,83 @@ proptest! {
         prop_assert_eq!(new.verdict, Verdict::Valid);
         prop_assert!(new.conformant());
     }
+}
+
+fn unique_tags(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let a = (b'a' + (i / 26) as u8) as char;
+            let b = (b'a' + (i % 26) as u8) as char;
+            format!("; x{a}{b}=1")
+        })
+        .collect()
+}
+
+#[test]
+fn tag_limit_boundary() {
+    // v + p + 62 tags = MAX_TAGS segments: all examined.
+    let at_limit = format!("v=DMARC1; p=none{}", unique_tags(MAX_TAGS - 2));
+    for text in [
+        at_limit.clone(),
+        format!("{at_limit};"),
+        format!("{at_limit}; "),
+    ] {
+        let p = parse(text.as_bytes(), Mode::Rfc9989);
+        assert!(!p.has(FindingKind::TooManyTags), "{text}");
+        assert_eq!(p.record.unwrap().unknown.len(), MAX_TAGS - 2);
+    }
+    // One more: the last is not examined.
+    let over = format!("v=DMARC1; p=none{}", unique_tags(MAX_TAGS - 1));
+    let p = parse(over.as_bytes(), Mode::Rfc9989);
+    assert!(p.has(FindingKind::TooManyTags));
+    assert_eq!(p.record.unwrap().unknown.len(), MAX_TAGS - 2);
+}
+
+#[test]
+fn rfc9989_organizational_domain_walk() {
+    // §4.10.2 examples.
+    let r = resolver(&[
+        ("_dmarc.mail.example.com", &["v=DMARC1; p=none"]),
+        ("_dmarc.example.com", &["v=DMARC1; p=reject"]),
+    ]);
+    let w = block_on(organizational_domain_rfc9989(&r, "a.mail.example.com"));
+    assert_eq!(w.organizational_domain.as_deref(), Some("example.com"));
+    assert_eq!(w.records_at, ["mail.example.com", "example.com"]);
+    assert_eq!(w.queries.len(), 4);
+    assert_eq!(w.status, DiscoveryStatus::Valid);
+
+    let r = resolver(&[("_dmarc.mail.example.com", &["v=DMARC1; psd=n"])]);
+    let w = block_on(organizational_domain_rfc9989(&r, "a.mail.example.com"));
+    assert_eq!(w.organizational_domain.as_deref(), Some("mail.example.com"));
+    assert_eq!(w.queries.len(), 2);
+
+    let r = resolver(&[("_dmarc.com", &["v=DMARC1; p=none; psd=y"])]);
+    let w = block_on(organizational_domain_rfc9989(&r, "a.mail.example.com"));
+    assert_eq!(w.organizational_domain.as_deref(), Some("example.com"));
+    // Starting at the PSD itself: rule 2 does not apply, rule 3 gives the PSD.
+    let w = block_on(organizational_domain_rfc9989(&r, "com"));
+    assert_eq!(w.organizational_domain.as_deref(), Some("com"));
+
+    let r = resolver(&[]);
+    let w = block_on(organizational_domain_rfc9989(&r, "a.b.example"));
+    assert_eq!(w.organizational_domain.as_deref(), Some("a.b.example"));
+    assert_eq!(w.status, DiscoveryStatus::None);
+
+    let mut r = resolver(&[("_dmarc.example.com", &["v=DMARC1; p=none"])]);
+    r.fail(
+        "_dmarc.mail.example.com",
+        RecordType::Txt,
+        DnsFailure::Refused,
+    );
+    let w = block_on(organizational_domain_rfc9989(&r, "a.mail.example.com"));
+    assert_eq!(
+        (w.status, w.organizational_domain),
+        (DiscoveryStatus::TempError, None)
+    );
+
+    assert_eq!(walk_targets("a.b.c"), ["a.b.c", "b.c", "c"]);
+    assert_eq!(
+        walk_targets(&format!("{}example.com", "a.".repeat(20))).len(),
+        MAX_TREE_WALK_QUERIES
+    );
 }
