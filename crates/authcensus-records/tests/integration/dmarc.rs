@@ -11,11 +11,20 @@
 //! Each vector is also judged in [`Mode::Rfc9989`]; the vectors on which
 //! RFC 9989 reaches another verdict than mox are listed exactly in
 //! [`RFC9989_DIFFERS`] with the rule that makes the difference.
+//!
+//! Real zones: every TXT record of the 18 hackclub octodns zones
+//! (`zones/hackclub-octodns`) is served from a `MemoryResolver` and DMARC
+//! discovery is run in both modes over the apexes and selected subdomains;
+//! the real `_dmarc.gov` record of `zones/gov.zone` (a `psd=y` Public Suffix
+//! Domain record) drives the RFC 9989 PSD cases.
 
 use authcensus_records::dmarc::{
-    DmarcParse, FindingKind, Mode, Policy, Severity, Verdict, parse, parse_both,
+    DiscoveryStatus, DmarcParse, FindingKind, Mode, Policy, PolicySource, Severity, Verdict,
+    discover_rfc7489, discover_rfc9989, external_destinations, parse, parse_both,
 };
+use authcensus_records::dns::{MemoryResolver, TxtRecord};
 use authcensus_testsupport::shared_data;
+use futures::executor::block_on;
 use serde_json::Value;
 
 /// Why each mox-invalid vector is unusable under RFC 7489: the finding that
@@ -303,4 +312,275 @@ fn mox_valid_vectors_under_rfc9989() {
         assert_eq!(p.verdict, expected_verdict, "{record:?}");
     }
     assert_eq!(seen, 6);
+}
+
+// ---- real zones ----------------------------------------------------------
+
+/// The registrable domain for the names in these fixtures (all directly
+/// under a single-label public suffix: .com .app .af .icu .land .org .new
+/// .gov …). The input crate implements [`OrgDomain`] with the real PSL.
+///
+/// [`OrgDomain`]: authcensus_records::dmarc::OrgDomain
+fn last_two(name: &str) -> Option<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    (labels.len() >= 2).then(|| labels[labels.len() - 2..].join("."))
+}
+
+/// Every TXT record of the hackclub octodns zones, loaded into a resolver
+/// (octodns record names are relative to the zone; `\;` is its escape for
+/// `;`). Returns the resolver and the zone names.
+#[allow(clippy::unwrap_used)]
+fn hackclub_zones() -> Option<(MemoryResolver, Vec<String>)> {
+    let dir = shared_data("zones/hackclub-octodns")?;
+    let mut resolver = MemoryResolver::new();
+    let mut zones = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let zone = file.file_stem().unwrap().to_str().unwrap().to_string();
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for (key, value) in doc.as_mapping().unwrap() {
+            let key = key.as_str().unwrap_or_default();
+            let name = if key.is_empty() {
+                zone.clone()
+            } else {
+                format!("{key}.{zone}")
+            };
+            let records = match value {
+                serde_yaml::Value::Sequence(s) => s.clone(),
+                other => vec![other.clone()],
+            };
+            for r in records {
+                if r["type"].as_str() != Some("TXT") {
+                    continue;
+                }
+                let values = match (&r["values"], &r["value"]) {
+                    (serde_yaml::Value::Sequence(v), _) => v.clone(),
+                    (_, v) => vec![v.clone()],
+                };
+                for v in values {
+                    let text = v.as_str().unwrap().replace("\\;", ";");
+                    resolver.add_txt(&name, TxtRecord::single(text));
+                }
+            }
+        }
+        zones.push(zone);
+    }
+    Some((resolver, zones))
+}
+
+#[test]
+fn hackclub_zones_discovery() {
+    let Some((r, zones)) = hackclub_zones() else {
+        return;
+    };
+    assert_eq!(zones.len(), 18);
+    // Expected result per zone apex, read off the zone files.
+    let expected: &[(&str, Option<Policy>)] = &[
+        ("bulckcah.com", Some(Policy::Reject)),
+        ("cpu.land", Some(Policy::Reject)),
+        ("hackclub.app", Some(Policy::Reject)),
+        ("hackclub.com", Some(Policy::Quarantine)),
+        ("hackfoundation.org", Some(Policy::Reject)),
+        ("nonprofit.new", Some(Policy::Reject)),
+        // hack.af.yaml names its record `_dmarc.hack.af`, which octodns
+        // places at `_dmarc.hack.af.hack.af`: the apex has no DMARC record.
+        ("hack.af", None),
+        // dino.icu only has `_dmarc.inherit`.
+        ("dino.icu", None),
+    ];
+    for zone in &zones {
+        let want = expected
+            .iter()
+            .find(|(z, _)| z == zone)
+            .and_then(|(_, p)| *p);
+        for d in [
+            block_on(discover_rfc9989(&r, zone, true)),
+            block_on(discover_rfc7489(&r, &last_two, zone, true)),
+        ] {
+            assert_eq!(d.effective_policy, want, "{zone} {:?}", d.mode);
+            let status = if want.is_some() {
+                DiscoveryStatus::Valid
+            } else {
+                DiscoveryStatus::None
+            };
+            assert_eq!(d.status, status, "{zone} {:?}", d.mode);
+            if want.is_some() {
+                assert_eq!(d.source, Some(PolicySource::Domain));
+                // The real record is conformant under both standards.
+                assert!(d.parsed.as_ref().unwrap().conformant(), "{zone}");
+            }
+        }
+    }
+
+    // Subdomain records and the inheritance of the apex policy.
+    let cases: &[(&str, Option<Policy>, Option<&str>)] = &[
+        (
+            "hackatime.hackclub.com",
+            Some(Policy::None),
+            Some("hackatime.hackclub.com"),
+        ),
+        (
+            "m.flavortown.hackclub.com",
+            Some(Policy::Quarantine),
+            Some("m.flavortown.hackclub.com"),
+        ),
+        // No record of its own: the Organizational Domain's applies (no sp).
+        (
+            "x.flavortown.hackclub.com",
+            Some(Policy::Quarantine),
+            Some("hackclub.com"),
+        ),
+        // counterspell publishes `v=DMARC1; p=none` at the host name, not at
+        // `_dmarc.counterspell`: discovery never sees it, and the apex's
+        // quarantine applies instead.
+        (
+            "counterspell.hackclub.com",
+            Some(Policy::Quarantine),
+            Some("hackclub.com"),
+        ),
+        // hackclub.app has sp=none.
+        ("foo.hackclub.app", Some(Policy::None), Some("hackclub.app")),
+        (
+            "inherit.dino.icu",
+            Some(Policy::None),
+            Some("inherit.dino.icu"),
+        ),
+    ];
+    for &(domain, want, at) in cases {
+        let new = block_on(discover_rfc9989(&r, domain, true));
+        let old = block_on(discover_rfc7489(&r, &last_two, domain, true));
+        for d in [&new, &old] {
+            assert_eq!(d.effective_policy, want, "{domain} {:?}", d.mode);
+            assert_eq!(d.found_at.as_deref(), at, "{domain} {:?}", d.mode);
+        }
+    }
+    // x.inherit.dino.icu: the standards disagree. RFC 9989 walks past
+    // `inherit.dino.icu`'s record, finds nothing shorter, and so selects it
+    // as the Organizational Domain (§4.10.2 rule 3: fewest labels among the
+    // records found); RFC 7489 asks the PSL (dino.icu), which has no record.
+    let d = block_on(discover_rfc9989(&r, "x.inherit.dino.icu", true));
+    assert_eq!(
+        d.queries
+            .iter()
+            .map(|q| q.name.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "_dmarc.x.inherit.dino.icu",
+            "_dmarc.inherit.dino.icu",
+            "_dmarc.dino.icu",
+            "_dmarc.icu"
+        ]
+    );
+    assert_eq!(d.organizational_domain.as_deref(), Some("inherit.dino.icu"));
+    assert_eq!(d.source, Some(PolicySource::Organizational));
+    assert_eq!(d.effective_policy, Some(Policy::None));
+    let d = block_on(discover_rfc7489(&r, &last_two, "x.inherit.dino.icu", true));
+    assert_eq!(
+        d.queries
+            .iter()
+            .map(|q| q.name.as_str())
+            .collect::<Vec<_>>(),
+        ["_dmarc.x.inherit.dino.icu", "_dmarc.dino.icu"]
+    );
+    assert_eq!(
+        (d.status, d.effective_policy),
+        (DiscoveryStatus::None, None)
+    );
+}
+
+#[test]
+fn hackclub_external_report_destinations() {
+    let Some((r, _)) = hackclub_zones() else {
+        return;
+    };
+    let mut got = Vec::new();
+    for domain in [
+        "hackclub.app",
+        "hackclub.com",
+        "cpu.land",
+        "scrapyard.hackclub.com",
+    ] {
+        let d = block_on(discover_rfc9989(&r, domain, true));
+        let record = d.parsed.unwrap().record.unwrap();
+        for e in external_destinations(&record, d.found_at.as_deref().unwrap(), &last_two) {
+            got.push((domain, e.kind.tag(), e.query_name.unwrap()));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            (
+                "hackclub.app",
+                "rua",
+                "hackclub.app._report._dmarc.dmarc.postmarkapp.com".to_string()
+            ),
+            (
+                "hackclub.com",
+                "rua",
+                "hackclub.com._report._dmarc.ag.dmarcly.com".to_string()
+            ),
+            (
+                "hackclub.com",
+                "ruf",
+                "hackclub.com._report._dmarc.fo.dmarcly.com".to_string()
+            ),
+        ]
+    );
+}
+
+/// The real `.gov` zone publishes a Public Suffix Domain record
+/// (`psd=y`, RFC 9989 §4.7) at `_dmarc.gov`.
+#[test]
+fn gov_public_suffix_record() {
+    let Some(path) = shared_data("zones/gov.zone") else {
+        return;
+    };
+    let zone = std::fs::read_to_string(path).unwrap();
+    let mut r = MemoryResolver::new();
+    let mut found = 0;
+    for line in zone.lines() {
+        let mut fields = line.split_whitespace();
+        let owner = fields.next().unwrap_or_default();
+        if !owner.starts_with("_dmarc.") || !line.contains("\tTXT\t") {
+            continue;
+        }
+        // One or more quoted character-strings.
+        let strings: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        r.add_txt(owner, TxtRecord::from_strings(strings));
+        found += 1;
+    }
+    assert_eq!(found, 1);
+
+    let d = block_on(discover_rfc9989(&r, "gov", true));
+    assert_eq!(
+        (d.source, d.effective_policy),
+        (Some(PolicySource::Domain), Some(Policy::Reject))
+    );
+    let rec = d.parsed.as_ref().unwrap().record.clone().unwrap();
+    assert_eq!(rec.np, Some(Policy::Reject));
+    assert!(d.parsed.unwrap().conformant());
+
+    // An existing .gov domain without its own record: the PSD's sp=none.
+    let d = block_on(discover_rfc9989(&r, "cisa.gov", true));
+    assert_eq!(d.status, DiscoveryStatus::Valid);
+    assert_eq!(d.source, Some(PolicySource::PublicSuffix));
+    assert_eq!(d.organizational_domain.as_deref(), Some("cisa.gov"));
+    assert_eq!(d.effective_policy, Some(Policy::None));
+    // A non-existent one: np=reject.
+    let d = block_on(discover_rfc9989(&r, "no-such-agency.gov", false));
+    assert_eq!(d.effective_policy, Some(Policy::Reject));
+    // RFC 7489 stops at the PSL Organizational Domain and finds nothing.
+    let d = block_on(discover_rfc7489(&r, &last_two, "cisa.gov", true));
+    assert_eq!((d.status, d.queries.len()), (DiscoveryStatus::None, 1));
+    // Deep names reach the PSD record within eight queries.
+    let d = block_on(discover_rfc9989(&r, "a.b.c.d.e.f.g.h.i.cisa.gov", true));
+    assert_eq!(d.queries.len(), 8);
+    assert_eq!(d.organizational_domain.as_deref(), Some("cisa.gov"));
+    assert_eq!(d.source, Some(PolicySource::PublicSuffix));
 }
