@@ -40,6 +40,12 @@
 //! present with an invalid value and to invalid `sp`/`np`. So `v=DMARC1;` is a
 //! usable `p=none` record under RFC 9989 and unusable under RFC 7489.
 //!
+//! An invalid value of any other tag leaves the record usable: the tag falls
+//! back to its default (RFC 7489 §6.3: syntax errors "SHOULD be discarded in
+//! favor of default values (if any) or ignored outright"; RFC 9989 §4.8:
+//! "MUST be discarded") and the record is not [conformant](DmarcParse::conformant).
+//! (Strict parsers such as mox reject such records outright.)
+//!
 //! Duplicate tags make the whole record invalid in both modes: DMARC uses the
 //! DKIM tag-list syntax, and RFC 6376 §3.2 says "if a tag name does occur more
 //! than once, the entire tag-list is invalid".
@@ -166,6 +172,45 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in declaration order (the dictionary of finding codes).
+    pub const ALL: [FindingKind; 32] = {
+        use FindingKind::*;
+        [
+            EmptyRecord,
+            MissingVersion,
+            InvalidVersion,
+            LeadingWhitespace,
+            MissingSeparator,
+            EmptyTag,
+            MalformedTag,
+            EmptyValue,
+            InvalidCharacter,
+            DuplicateTag,
+            TooManyTags,
+            MissingPolicy,
+            InvalidPolicy,
+            InvalidSubdomainPolicy,
+            InvalidNonexistentPolicy,
+            PNotSecond,
+            InvalidPct,
+            InvalidRi,
+            InvalidRf,
+            UnregisteredReportFormat,
+            InvalidFo,
+            InvalidAdkim,
+            InvalidAspf,
+            InvalidPsd,
+            InvalidT,
+            InvalidUri,
+            InvalidUriSize,
+            TooManyUris,
+            ObsoleteSizeLimit,
+            HistoricTag,
+            UnknownTag,
+            FoWithoutRuf,
+        ]
+    };
+
     /// Stable snake_case label.
     pub fn code(self) -> &'static str {
         use FindingKind::*;

@@ -1106,3 +1106,39 @@ fn rfc9989_organizational_domain_walk() {
         MAX_TREE_WALK_QUERIES
     );
 }
+
+#[test]
+fn finding_codes_are_unique_snake_case() {
+    let codes: Vec<&str> = FindingKind::ALL.iter().map(|k| k.code()).collect();
+    let unique: std::collections::HashSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), codes.len());
+    for c in &codes {
+        assert!(
+            c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{c}"
+        );
+    }
+    // The serde names are the codes.
+    for k in FindingKind::ALL {
+        assert_eq!(
+            serde_json::to_string(&k).unwrap(),
+            format!("\"{}\"", k.code())
+        );
+    }
+}
+
+#[test]
+fn discovery_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let r = MemoryResolver::new();
+    let org = |n: &str| last_two(n);
+    let a = discover_rfc9989(&r, "example.com", true);
+    let b = discover_rfc7489(&r, &org, "example.com", true);
+    let c = organizational_domain_rfc9989(&r, "example.com");
+    assert_send(&a);
+    assert_send(&b);
+    assert_send(&c);
+    assert_eq!(block_on(a).status, DiscoveryStatus::None);
+    assert_eq!(block_on(b).status, DiscoveryStatus::None);
+    assert_eq!(block_on(c).status, DiscoveryStatus::None);
+}
