@@ -1142,3 +1142,30 @@ fn discovery_futures_are_send() {
     assert_eq!(block_on(b).status, DiscoveryStatus::None);
     assert_eq!(block_on(c).status, DiscoveryStatus::None);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// RFC 9989 §4.10: never more than eight queries, whatever the name and
+    /// wherever records sit; exactly min(labels, 8) when nothing is found.
+    #[test]
+    fn tree_walk_query_bound(labels in prop::collection::vec("[a-z0-9]{1,5}", 1..40),
+                             with_records in prop::collection::vec(any::<bool>(), 40)) {
+        let domain = labels.join(".");
+        let empty = MemoryResolver::new();
+        let d = block_on(discover_rfc9989(&empty, &domain, true));
+        prop_assert_eq!(d.queries.len(), labels.len().min(MAX_TREE_WALK_QUERIES));
+        let mut r = MemoryResolver::new();
+        for (i, on) in with_records.iter().enumerate().take(labels.len()) {
+            if *on {
+                r.add_txt(&format!("_dmarc.{}", labels[i..].join(".")), TxtRecord::single("v=DMARC1; p=reject"));
+            }
+        }
+        let d = block_on(discover_rfc9989(&r, &domain, true));
+        prop_assert!(d.queries.len() <= MAX_TREE_WALK_QUERIES);
+        let w = block_on(organizational_domain_rfc9989(&r, &domain));
+        prop_assert!(w.queries.len() <= MAX_TREE_WALK_QUERIES);
+        let o = block_on(discover_rfc7489(&r, &last_two, &domain, true));
+        prop_assert!(o.queries.len() <= MAX_RFC7489_QUERIES);
+    }
+}
