@@ -1,0 +1,248 @@
+//! The streaming snapshot writer.
+//!
+//! Rows are buffered up to `rows_per_file`, sorted by domain, and written as one
+//! Parquet file `part-NNNNN.parquet` (zstd, dictionary encoding, statistics,
+//! row groups of `row_group_rows`). A file is written under a hidden
+//! temporary name (`.part-NNNNN.parquet.tmp`, which `*.parquet` globs do not
+//! match), synced, then renamed: the rename is the commit point for resume, so
+//! a reader or a resumed crawl never sees a half-written file.
+//!
+//! Memory is bounded by `rows_per_file` rows plus one row group being encoded,
+//! whatever the length of the input. Rows are sorted within each file (diffs
+//! and range scans rely on it); files are not globally ordered.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::StoreError;
+use crate::layout::{self, PART_PREFIX};
+use crate::row::{SnapshotRow, rows_to_batch};
+use crate::schema::{META_SCHEMA_VERSION, META_SNAPSHOT_ID, META_TOOL_VERSION, SCHEMA_VERSION};
+
+/// Writer settings; the defaults suit a crawl of millions of domains.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WriterOptions {
+    /// Rows per part file (and the size of the in-memory sort buffer). Default 100,000.
+    pub rows_per_file: usize,
+    /// Rows per Parquet row group. Default 50,000.
+    pub row_group_rows: usize,
+    /// zstd level. Default 3.
+    pub zstd_level: i32,
+    /// Tool version written into each file's metadata.
+    pub tool_version: String,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            rows_per_file: 100_000,
+            row_group_rows: 50_000,
+            zstd_level: 3,
+            tool_version: String::from("unknown"),
+        }
+    }
+}
+
+/// What a snapshot directory already holds when a writer opens it.
+#[derive(Debug, Default)]
+pub struct ResumeState {
+    /// Domains present in closed part files: skip them.
+    pub done: HashSet<String>,
+    /// Closed part files found.
+    pub parts: Vec<PathBuf>,
+    /// Temporary files of an interrupted run that were removed.
+    pub removed_temporaries: Vec<PathBuf>,
+}
+
+/// Summary of one closed part file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartInfo {
+    /// File name inside the snapshot directory.
+    pub file: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// A streaming writer of one snapshot directory.
+#[derive(Debug)]
+pub struct SnapshotWriter {
+    dir: PathBuf,
+    snapshot_id: String,
+    options: WriterOptions,
+    props: WriterProperties,
+    buffer: Vec<SnapshotRow>,
+    next_part: u32,
+    written: Vec<PartInfo>,
+}
+
+impl SnapshotWriter {
+    /// Opens (creating if needed) `<out>/snapshot=<id>/`, removes temporary
+    /// files of an interrupted run and reads the domains of closed part files
+    /// so the caller can skip them.
+    ///
+    /// # Errors
+    /// A directory that cannot be created or read, or a closed part file that
+    /// cannot be read (never silently trusted or ignored).
+    pub fn open(
+        out: &Path,
+        snapshot_id: &str,
+        options: WriterOptions,
+    ) -> Result<(Self, ResumeState), StoreError> {
+        let dir = layout::snapshot_dir(out, snapshot_id);
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let mut state = ResumeState::default();
+        let mut next_part = 0;
+        for entry in layout::list_dir(&dir)? {
+            let name = entry.file_name().map(|n| n.to_string_lossy().into_owned());
+            let Some(name) = name else { continue };
+            if layout::is_temporary(&name) {
+                fs::remove_file(&entry).map_err(|e| StoreError::io(&entry, e))?;
+                state.removed_temporaries.push(entry);
+            } else if let Some(n) = layout::part_number(&name) {
+                next_part = next_part.max(n + 1);
+                for domain in crate::reader::read_domains(&entry)? {
+                    state.done.insert(domain);
+                }
+                state.parts.push(entry);
+            }
+        }
+        state.parts.sort();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
+            ))
+            .set_dictionary_enabled(true)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_key_value_metadata(Some(vec![
+                KeyValue::new(META_SCHEMA_VERSION.to_string(), SCHEMA_VERSION.to_string()),
+                KeyValue::new(META_SNAPSHOT_ID.to_string(), snapshot_id.to_string()),
+                KeyValue::new(META_TOOL_VERSION.to_string(), options.tool_version.clone()),
+            ]))
+            .build();
+        let writer = SnapshotWriter {
+            dir,
+            snapshot_id: snapshot_id.to_string(),
+            buffer: Vec::with_capacity(options.rows_per_file.min(1 << 16)),
+            options,
+            props,
+            next_part,
+            written: Vec::new(),
+        };
+        Ok((writer, state))
+    }
+
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The snapshot id.
+    pub fn snapshot_id(&self) -> &str {
+        &self.snapshot_id
+    }
+
+    /// Rows buffered and not yet in a closed file.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Part files closed by this writer so far.
+    pub fn written(&self) -> &[PartInfo] {
+        &self.written
+    }
+
+    /// Adds a row; closes a part file when the buffer is full.
+    ///
+    /// # Errors
+    /// Writing the part file failed (the error names the path).
+    pub fn push(&mut self, row: SnapshotRow) -> Result<(), StoreError> {
+        self.buffer.push(row);
+        if self.buffer.len() >= self.options.rows_per_file.max(1) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered rows (if any) as one closed part file.
+    ///
+    /// # Errors
+    /// Writing, syncing or renaming the file failed; the temporary file is
+    /// removed and no closed file is left behind.
+    pub fn flush(&mut self) -> Result<Option<PartInfo>, StoreError> {
+        if self.buffer.is_empty() {
+            return Ok(None);
+        }
+        let rows = std::mem::take(&mut self.buffer);
+        self.write_part(rows).map(Some)
+    }
+
+    /// Writes a part file with exactly these rows, even when empty (a
+    /// snapshot with zero rows is still a valid snapshot with one file).
+    fn write_part(&mut self, mut rows: Vec<SnapshotRow>) -> Result<PartInfo, StoreError> {
+        rows.sort_unstable_by(|a, b| a.domain.cmp(&b.domain));
+        let name = format!("{PART_PREFIX}{:05}.parquet", self.next_part);
+        let final_path = self.dir.join(&name);
+        let tmp_path = self.dir.join(format!(".{name}.tmp"));
+        let result = self.write_file(&tmp_path, &rows);
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e);
+        }
+        fs::rename(&tmp_path, &final_path).map_err(|e| {
+            let _ = fs::remove_file(&tmp_path);
+            StoreError::io(&final_path, e)
+        })?;
+        layout::sync_dir(&self.dir);
+        let bytes = fs::metadata(&final_path)
+            .map_err(|e| StoreError::io(&final_path, e))?
+            .len();
+        self.next_part += 1;
+        let info = PartInfo {
+            file: name,
+            rows: rows.len() as u64,
+            bytes,
+        };
+        self.written.push(info.clone());
+        Ok(info)
+    }
+
+    fn write_file(&self, path: &Path, rows: &[SnapshotRow]) -> Result<(), StoreError> {
+        let file = fs::File::create(path).map_err(|e| StoreError::io(path, e))?;
+        let schema = crate::schema::snapshot_schema();
+        let mut writer = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(self.props.clone()))
+            .map_err(|e| StoreError::parquet(path, e))?;
+        for chunk in rows.chunks(self.options.row_group_rows.max(1)) {
+            let batch = rows_to_batch(chunk).map_err(|e| StoreError::arrow(path, e))?;
+            writer
+                .write(&batch)
+                .map_err(|e| StoreError::parquet(path, e))?;
+        }
+        writer.close().map_err(|e| StoreError::parquet(path, e))?;
+        file.sync_all().map_err(|e| StoreError::io(path, e))?;
+        Ok(())
+    }
+
+    /// Flushes the buffer and returns every part written by this writer. When
+    /// the snapshot directory has no part file at all (zero input domains), an
+    /// empty part is written so readers find a file with the schema.
+    ///
+    /// # Errors
+    /// As [`SnapshotWriter::flush`].
+    pub fn finish(mut self, existing_parts: usize) -> Result<Vec<PartInfo>, StoreError> {
+        self.flush()?;
+        if self.written.is_empty() && existing_parts == 0 {
+            self.write_part(Vec::new())?;
+        }
+        Ok(self.written)
+    }
+}

@@ -1,0 +1,252 @@
+//! Writer, reader and resume behaviour on real files.
+
+use authcensus_store::layout::{part_files, snapshot_dir};
+use authcensus_store::reader::{read_domains, read_snapshot_rows};
+use authcensus_store::{SnapshotRow, SnapshotWriter, WriterOptions};
+
+fn row(domain: &str, i: usize) -> SnapshotRow {
+    SnapshotRow {
+        domain: domain.to_string(),
+        registrable_domain: Some(domain.to_string()),
+        public_suffix: Some("example".into()),
+        input_source: "list.txt".into(),
+        input_tag: i.is_multiple_of(2).then(|| "even".to_string()),
+        input_rank: Some(i as i64 + 1),
+        crawled_at_us: 1_700_000_000_000_000 + i as i64,
+        domain_status: "ok".into(),
+        spf_record: Some(format!("v=spf1 ip4:192.0.2.{} -all", i % 250)),
+        spf_status: "valid".into(),
+        spf_all: Some("-all".into()),
+        spf_dns_lookups: Some((i % 12) as i32),
+        spf_void_lookups: Some(0),
+        spf_errors: if i.is_multiple_of(3) {
+            vec!["too_many_lookups".into()]
+        } else {
+            vec![]
+        },
+        spf_dns_status: "answer".into(),
+        dmarc_record: Some("v=DMARC1; p=reject; rua=mailto:a@example".into()),
+        dmarc_status: "valid".into(),
+        dmarc_source: Some("domain".into()),
+        dmarc_found_at: Some(domain.to_string()),
+        dmarc_policy: Some("reject".into()),
+        dmarc_subdomain_policy: None,
+        dmarc_nonexistent_policy: None,
+        dmarc_pct: Some(100),
+        dmarc_effective_policy: Some("reject".into()),
+        dmarc_rua: vec!["mailto:a@example".into(), "mailto:b@example".into()],
+        dmarc_ruf: vec![],
+        dmarc_errors: vec![],
+        dmarc_org_domain_treewalk: Some(domain.to_string()),
+        dmarc_org_domain_psl: Some(domain.to_string()),
+        dmarc_rfc7489_status: "valid".into(),
+        dmarc_rfc7489_effective_policy: Some("reject".into()),
+        mx_exchanges: vec![format!("mx1.{domain}"), format!("mx2.{domain}")],
+        mx_null: false,
+        mx_dns_status: "answer".into(),
+        mx_provider: None,
+        mta_sts_status: "valid".into(),
+        mta_sts_mode: Some("enforce".into()),
+        mta_sts_mx_mismatch: Some(i.is_multiple_of(5)),
+        mta_sts_id: Some("20261122".into()),
+        mta_sts_fetch_error: None,
+        tlsrpt_status: "none".into(),
+        tlsrpt_rua: vec![],
+        bimi_status: "none".into(),
+        bimi_logo_url: None,
+        bimi_authority_url: None,
+        ns_hosts: vec!["ns1.example".into()],
+        dns_provider: Some("cloudflare".into()),
+        records_truncated: false,
+        dns_queries: 7,
+    }
+}
+
+fn options(rows_per_file: usize) -> WriterOptions {
+    WriterOptions {
+        rows_per_file,
+        row_group_rows: 4,
+        zstd_level: 3,
+        tool_version: "test".into(),
+    }
+}
+
+#[test]
+fn rows_round_trip_sorted_within_files() {
+    let out = tempfile::tempdir().unwrap();
+    let (mut w, state) = SnapshotWriter::open(out.path(), "s1", options(10)).unwrap();
+    assert!(state.done.is_empty());
+    let mut expected = Vec::new();
+    for i in (0..25).rev() {
+        let r = row(&format!("d{i:03}.example"), i);
+        expected.push(r.clone());
+        w.push(r).unwrap();
+    }
+    let parts = w.finish(0).unwrap();
+    assert_eq!(
+        parts.iter().map(|p| p.rows).collect::<Vec<_>>(),
+        [10, 10, 5]
+    );
+    let dir = snapshot_dir(out.path(), "s1");
+    let files = part_files(&dir).unwrap();
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        let domains = read_domains(f).unwrap();
+        let mut sorted = domains.clone();
+        sorted.sort();
+        assert_eq!(domains, sorted, "{} not sorted", f.display());
+    }
+    expected.sort_by(|a, b| a.domain.cmp(&b.domain));
+    assert_eq!(read_snapshot_rows(&dir).unwrap(), expected);
+}
+
+#[test]
+fn resume_skips_closed_files_and_removes_temporaries() {
+    let out = tempfile::tempdir().unwrap();
+    let (mut w, _) = SnapshotWriter::open(out.path(), "s", options(3)).unwrap();
+    for i in 0..7 {
+        w.push(row(&format!("r{i}.example"), i)).unwrap();
+    }
+    // Simulate a crash: two closed files, one row buffered, and a torn temporary file.
+    assert_eq!(w.buffered(), 1);
+    drop(w);
+    let dir = snapshot_dir(out.path(), "s");
+    std::fs::write(dir.join(".part-00002.parquet.tmp"), b"PAR1 torn").unwrap();
+
+    let (mut w, state) = SnapshotWriter::open(out.path(), "s", options(3)).unwrap();
+    assert_eq!(state.parts.len(), 2);
+    assert_eq!(state.removed_temporaries.len(), 1);
+    assert_eq!(state.done.len(), 6);
+    assert!(!state.done.contains("r6.example"));
+    for i in 0..9 {
+        let d = format!("r{i}.example");
+        if !state.done.contains(&d) {
+            w.push(row(&d, i)).unwrap();
+        }
+    }
+    w.finish(state.parts.len()).unwrap();
+    let rows = read_snapshot_rows(&dir).unwrap();
+    let domains: Vec<_> = rows.iter().map(|r| r.domain.as_str()).collect();
+    let expected: Vec<String> = {
+        let mut v: Vec<String> = (0..9).map(|i| format!("r{i}.example")).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(domains, expected);
+    assert!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .all(|e| { !e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
+    );
+}
+
+#[test]
+fn zero_rows_is_a_valid_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    let (w, _) = SnapshotWriter::open(out.path(), "empty", options(10)).unwrap();
+    let parts = w.finish(0).unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].rows, 0);
+    let dir = snapshot_dir(out.path(), "empty");
+    assert!(read_snapshot_rows(&dir).unwrap().is_empty());
+}
+
+#[test]
+fn foreign_parquet_is_refused_by_name() {
+    let out = tempfile::tempdir().unwrap();
+    let (mut w, _) = SnapshotWriter::open(out.path(), "s", options(10)).unwrap();
+    w.push(row("a.example", 1)).unwrap();
+    w.finish(0).unwrap();
+    let dir = snapshot_dir(out.path(), "s");
+    // A file that is not Parquet at all, under a part name: resume must refuse
+    // it with its path rather than trust or ignore it.
+    std::fs::write(dir.join("part-00007.parquet"), b"not parquet").unwrap();
+    let err = SnapshotWriter::open(out.path(), "s", options(10)).unwrap_err();
+    assert!(err.to_string().contains("part-00007.parquet"), "{err}");
+}
+
+#[test]
+fn unwritable_output_names_the_path() {
+    let out = tempfile::tempdir().unwrap();
+    let blocker = out.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = SnapshotWriter::open(&blocker, "s", options(10)).unwrap_err();
+    assert!(err.to_string().contains("snapshot=s"), "{err}");
+}
+
+/// DuckDB reads every column with the documented types, through the Hive
+/// layout users query (`read_parquet('<out>/*/*.parquet', hive_partitioning = true)`).
+/// `scripts/test` installs the `duckdb` Python package; without it this test
+/// fails when `AUTHCENSUS_REQUIRE_DUCKDB=1` (set by `scripts/test`) and skips
+/// loudly otherwise.
+#[test]
+fn duckdb_reads_every_column() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var("AUTHCENSUS_REQUIRE_DUCKDB").is_err(),
+            "python3 -c 'import duckdb' failed and AUTHCENSUS_REQUIRE_DUCKDB is set"
+        );
+        eprintln!("SKIP: python3 duckdb not installed (scripts/test installs it)");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    for snap in ["2026-10-01", "2026-11-01"] {
+        let (mut w, _) = SnapshotWriter::open(out.path(), snap, options(4)).unwrap();
+        for i in 0..6 {
+            w.push(row(&format!("d{i}.example"), i)).unwrap();
+        }
+        w.finish(0).unwrap();
+    }
+    let script = r#"
+import duckdb, json, sys
+root = sys.argv[1]
+con = duckdb.connect()
+rel = f"read_parquet('{root}/*/*.parquet', hive_partitioning = true)"
+types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+counts = con.execute(f"SELECT snapshot, count(*), sum(len(dmarc_rua)), count(*) FILTER (WHERE mta_sts_mx_mismatch), max(spf_dns_lookups) FROM {rel} GROUP BY snapshot ORDER BY snapshot").fetchall()
+print(json.dumps({"types": types, "counts": [[str(c) for c in r] for r in counts]}))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, out.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "duckdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let types = v["types"].as_object().unwrap();
+    let expect = [
+        ("domain", "VARCHAR"),
+        ("input_rank", "BIGINT"),
+        ("crawled_at", "TIMESTAMP WITH TIME ZONE"),
+        ("spf_dns_lookups", "INTEGER"),
+        ("spf_errors", "VARCHAR[]"),
+        ("dmarc_pct", "INTEGER"),
+        ("dmarc_rua", "VARCHAR[]"),
+        ("mx_exchanges", "VARCHAR[]"),
+        ("mx_null", "BOOLEAN"),
+        ("mta_sts_mx_mismatch", "BOOLEAN"),
+        ("bimi_logo_url", "VARCHAR"),
+        ("snapshot", "DATE"),
+    ];
+    for (col, ty) in expect {
+        assert_eq!(types[col], ty, "column {col}");
+    }
+    // every schema column plus the hive `snapshot` column
+    assert_eq!(
+        types.len(),
+        authcensus_store::schema::snapshot_schema().fields().len() + 1
+    );
+    assert_eq!(
+        v["counts"],
+        serde_json::json!([
+            ["2026-10-01", "6", "12", "2", "5"],
+            ["2026-11-01", "6", "12", "2", "5"]
+        ])
+    );
+}
