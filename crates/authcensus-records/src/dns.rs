@@ -380,7 +380,10 @@ mod tests {
     fn planted_failures_and_joined_strings() {
         let mut r = MemoryResolver::new();
         r.fail("t.example", RecordType::Txt, DnsFailure::Timeout);
-        assert_eq!(block_on(r.txt("t.example")), Lookup::Failed(DnsFailure::Timeout));
+        assert_eq!(
+            block_on(r.txt("t.example")),
+            Lookup::Failed(DnsFailure::Timeout)
+        );
         assert_eq!(
             TxtRecord::from_strings(["v=spf1 include:a", ".example -all"]).joined(),
             b"v=spf1 include:a.example -all".to_vec()
