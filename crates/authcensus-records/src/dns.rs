@@ -154,6 +154,9 @@ pub trait Resolver: Sync {
     fn mx(&self, name: &str) -> impl Future<Output = Lookup<MxRecord>> + Send;
     /// PTR records for `ip` (names lowercase, no trailing dot).
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send;
+    /// NS records at `name` (host names lowercase, no trailing dot), for
+    /// identifying the DNS hosting provider.
+    fn ns(&self, name: &str) -> impl Future<Output = Lookup<String>> + Send;
 }
 
 /// Record types the [`MemoryResolver`] serves.
@@ -169,6 +172,8 @@ pub enum RecordType {
     Mx,
     /// PTR
     Ptr,
+    /// NS
+    Ns,
 }
 
 #[derive(Debug, Default)]
@@ -178,6 +183,7 @@ struct NodeData {
     aaaa: Vec<Ipv6Addr>,
     mx: Vec<MxRecord>,
     ptr: Vec<String>,
+    ns: Vec<String>,
     cname: Option<String>,
 }
 
@@ -247,6 +253,12 @@ impl MemoryResolver {
             .or_default()
             .ptr
             .push(key(target));
+        self
+    }
+
+    /// Adds an NS record.
+    pub fn add_ns(&mut self, name: &str, host: &str) -> &mut Self {
+        self.nodes.entry(key(name)).or_default().ns.push(key(host));
         self
     }
 
@@ -340,6 +352,9 @@ impl Resolver for MemoryResolver {
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send {
         std::future::ready(self.answer(&reverse_name(ip), RecordType::Ptr, |n| &n.ptr))
     }
+    fn ns(&self, name: &str) -> impl Future<Output = Lookup<String>> + Send {
+        std::future::ready(self.answer(name, RecordType::Ns, |n| &n.ns))
+    }
 }
 
 #[cfg(test)]
@@ -359,7 +374,12 @@ mod tests {
         assert_eq!(block_on(r.a("example.com")), Lookup::NoData);
         assert_eq!(block_on(r.txt("empty.example")), Lookup::NoData);
         assert_eq!(block_on(r.txt("missing.example")), Lookup::NxDomain);
-        assert_eq!(r.query_count(), 4);
+        r.add_ns("example.com", "NS1.Provider.example.");
+        assert_eq!(
+            block_on(r.ns("example.com")),
+            Lookup::Records(vec!["ns1.provider.example".to_string()])
+        );
+        assert_eq!(r.query_count(), 5);
     }
 
     #[test]
