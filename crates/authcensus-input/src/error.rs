@@ -4,6 +4,9 @@
 //! means the run cannot be trusted to be complete (a file that cannot be
 //! opened, a corrupt or truncated compressed stream, an `$INCLUDE` we refuse
 //! to follow, a spill file we could not write) and must fail loudly.
+//!
+//! Messages do not repeat their `#[source]`: print the chain (`{:#}` with
+//! anyhow) to see the underlying I/O error.
 
 use std::io;
 use std::path::PathBuf;
@@ -14,7 +17,7 @@ use crate::open::Compression;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The input could not be opened.
-    #[error("cannot open `{path}`: {error}")]
+    #[error("cannot open `{path}`")]
     Open {
         /// The path as given.
         path: PathBuf,
@@ -26,7 +29,7 @@ pub enum InputError {
     /// have been yielded, but the input is incomplete.
     #[error(
         "reading `{source_name}` failed at byte {offset} of the {compression} stream \
-         ({raw_offset} bytes read from the file): {error}"
+         ({raw_offset} bytes read from the file)"
     )]
     Read {
         /// The source name.
@@ -81,6 +84,6 @@ pub enum InputError {
         message: String,
     },
     /// Writing or reading a dedup spill file failed.
-    #[error("dedup spill file I/O failed: {0}")]
+    #[error("dedup spill file I/O failed")]
     Spill(#[source] io::Error),
 }

@@ -373,7 +373,10 @@ mod tests {
     use super::*;
 
     /// Runs a zone text through the reader: (names with lines, reasons with lines).
-    fn run(text: &str) -> (Vec<(String, u64)>, Vec<(RejectReason, u64)>) {
+    type Names = Vec<(String, u64)>;
+    type Rejects = Vec<(RejectReason, u64)>;
+
+    fn run(text: &str) -> (Names, Rejects) {
         let mut z = ZoneState::default();
         let (mut names, mut rejects) = (Vec::new(), Vec::new());
         for (i, line) in text.split('\n').enumerate() {
