@@ -39,7 +39,11 @@ pub fn normalize_domain(input: &str) -> Result<String, RejectReason> {
         return Err(RejectReason::Url);
     }
     let name = input.strip_suffix('.').unwrap_or(input);
-    if name.parse::<std::net::IpAddr>().is_ok() {
+    // Only names ending in a digit (IPv4) or holding `:` (IPv6) can be
+    // addresses; the check is skipped for the rest (the fast path).
+    if (name.ends_with(|c: char| c.is_ascii_digit()) || name.contains(':'))
+        && name.parse::<std::net::IpAddr>().is_ok()
+    {
         return Err(RejectReason::IpAddress);
     }
     let bytes = name.as_bytes();

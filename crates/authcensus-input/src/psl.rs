@@ -142,6 +142,19 @@ impl SuffixList {
         a_label.get(a_label.len().checked_sub(len)?..)
     }
 
+    /// Both answers with one rule lookup: `(registrable_domain, public_suffix)`.
+    pub fn split<'a>(&self, a_label: &'a str) -> (Option<&'a str>, Option<&'a str>) {
+        let tail = |len: usize| a_label.get(a_label.len().checked_sub(len)?..);
+        let domain = match &self.rules {
+            Rules::All(l) => l.domain(a_label.as_bytes()),
+            Rules::Icann(l) => l.domain(a_label.as_bytes()),
+        };
+        match domain {
+            Some(d) => (tail(d.as_bytes().len()), tail(d.suffix().as_bytes().len())),
+            None => (None, self.public_suffix(a_label)),
+        }
+    }
+
     /// The organizational domain of any user-supplied name: normalised first
     /// (IDNA to A-labels, lowercase, one trailing dot stripped), then its
     /// registrable domain. `None` for names that do not normalise (empty,
@@ -181,5 +194,21 @@ mod tests {
             Some("xn--bcher-kva.de".into())
         );
         assert_eq!(all.origin(), &PslOrigin::Embedded);
+        for name in [
+            "a.b.example.co.uk",
+            "co.uk",
+            "com",
+            "x.github.io",
+            "unlisted",
+            "a.unlisted",
+        ] {
+            for list in [&all, &icann] {
+                assert_eq!(
+                    list.split(name),
+                    (list.registrable_domain(name), list.public_suffix(name)),
+                    "{name}"
+                );
+            }
+        }
     }
 }

@@ -386,9 +386,10 @@ impl<S: RejectionSink> DomainStream<S> {
             s.emitted += 1;
         }
         let meta = self.meta.get(idx);
+        let (registrable, suffix) = self.psl.split(&p.domain);
         InputDomain {
-            registrable_domain: self.psl.registrable_domain(&p.domain).map(str::to_owned),
-            public_suffix: self.psl.public_suffix(&p.domain).map(str::to_owned),
+            registrable_domain: registrable.map(str::to_owned),
+            public_suffix: suffix.map(str::to_owned),
             source: meta.map_or_else(|| Arc::from(""), |m| Arc::clone(&m.name)),
             tag: meta.and_then(|m| m.tag.clone()),
             line: p.line,

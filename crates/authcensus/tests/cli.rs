@@ -175,3 +175,29 @@ fn domains_unusable_input_exits_2_with_a_clear_message() {
     let o = authcensus(&["domains"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The flags are a contract: every one is in `--help`, with the exit codes.
+#[test]
+fn domains_help_lists_every_flag_and_exit_codes() {
+    let o = authcensus(&["domains", "--help"], None);
+    assert!(o.status.success());
+    let help = String::from_utf8(o.stdout).unwrap();
+    for flag in [
+        "--list <NAME>",
+        "--lists-dir <DIR>",
+        "--format <FORMAT>",
+        "--column <NAME|INDEX>",
+        "--tag <LABEL>",
+        "--shard <K/N>",
+        "--psl <PATH>",
+        "--psl-icann-only",
+        "--stats",
+        "--rejects <PATH>",
+        "--dedup-memory <NAMES>",
+        "--spill-dir <DIR>",
+        "[INPUT]...",
+    ] {
+        assert!(help.contains(flag), "missing {flag} in:\n{help}");
+    }
+    assert!(help.contains("Exit status: 0") && help.contains("2 when an input is unusable"));
+}

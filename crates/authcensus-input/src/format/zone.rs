@@ -9,8 +9,8 @@
 //! blank (whitespace) start means "the last stated owner". `$TTL` is
 //! RFC 2308 §4.
 //!
-//! Only owner, TTL/class and type are interpreted; RDATA is tokenised (to
-//! keep quotes and parentheses in step) and ignored. Memory is one entry,
+//! Only owner, TTL/class and type are interpreted; RDATA is scanned (to
+//! keep quotes and parentheses in step) but not stored. Memory is one entry,
 //! bounded by [`MAX_ENTRY_BYTES`] and [`MAX_ENTRY_LINES`].
 //!
 //! The domains of a zone are its delegations: owners of NS records strictly
@@ -23,8 +23,16 @@
 //! the zone's original server); `$GENERATE` and other non-RFC directives are
 //! rejected entries (`zone_unsupported_directive`).
 //!
-//! Why not a crate: `hickory-proto`'s zone parser takes the whole file as
-//! one string (160M delegations of `.com` are ~25 GB), so it does not stream.
+//! Owner names with RFC 1035 §5.1 escapes (`\.`, `\DDD`) are kept as
+//! written and then rejected by normalisation (`invalid_character`): no
+//! registered domain needs them.
+//!
+//! Why not a crate (checked 2026-11): `hickory-proto`'s zone parser takes the
+//! whole file as one string, `domain`'s `zonefile::inplace` (marked
+//! experimental) loads the whole file into a buffer, and `rustdns` parses a
+//! `&str` with pest; the `.com` zone is ~25 GB. `zoneparser` iterates over a
+//! file but calls itself early-stage with limited functionality and has one
+//! maintainer. A tokenizer for the owner/TTL/class/type prefix is ~200 lines.
 
 use super::{Fatal, Outcome, SkipKind};
 use crate::RejectReason;
@@ -36,6 +44,9 @@ pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 pub const MAX_ENTRY_LINES: u32 = 1000;
 /// Deepest parenthesis nesting accepted (RFC 1035 uses one level).
 const MAX_DEPTH: u32 = 8;
+/// Tokens kept per entry: owner, TTL, class, type. RDATA is scanned (for
+/// quotes, parentheses and comments) but not stored.
+const KEEP_TOKENS: usize = 4;
 /// Bytes of an entry's first line kept for its rejection record.
 const RAW_KEEP: usize = 512;
 
@@ -165,6 +176,9 @@ impl ZoneState {
     }
 
     fn push(&mut self, b: u8, quoted: bool) {
+        if self.tokens.len() >= KEEP_TOKENS {
+            return;
+        }
         if self.open.is_none() {
             self.open = Some(Token {
                 start: self.arena.len(),
@@ -196,7 +210,7 @@ impl ZoneState {
                         }
                     }
                     b'"' => {
-                        if self.open.is_none() {
+                        if self.open.is_none() && self.tokens.len() < KEEP_TOKENS {
                             // An empty quoted string is still a token.
                             self.open = Some(Token {
                                 start: self.arena.len(),
