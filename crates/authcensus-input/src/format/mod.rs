@@ -1,6 +1,6 @@
 //! Input formats, their auto-detection, and the per-line processors.
 //!
-//! Every physical line gets exactly one [`Outcome`]: skipped (with a
+//! Every physical line gets exactly one outcome: skipped (with a
 //! [`SkipKind`]), rejected (with a [`crate::RejectReason`]), or a candidate
 //! domain. [`crate::SourceStats`] counts them, so
 //! `lines == skipped + rejected + candidates` holds for every input.

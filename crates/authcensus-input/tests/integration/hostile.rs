@@ -234,3 +234,44 @@ proptest::proptest! {
         assert_accounting(&r.stats);
     }
 }
+
+/// A zone with hostile lines between valid delegations: every delegation
+/// survives, every bad entry is a rejection on its own line.
+#[test]
+fn hostile_zone_keeps_every_delegation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut z = Vec::new();
+    z.extend_from_slice(b"\xEF\xBB\xBF$ORIGIN example.\r\n"); // 1
+    z.extend_from_slice(b"@ IN SOA ns hm ( 1 2 3\r\n 4 5 )\n"); // 2-3
+    z.extend_from_slice(b"a IN NS ns.a ; comment \xff\xfe\n"); // 4 bad bytes in a comment only
+    z.extend_from_slice(b"b\xff IN NS ns.b\n"); // 5 invalid UTF-8 owner
+    z.extend_from_slice(b"c\x00 IN NS ns.c\r\n"); // 6 NUL in owner
+    z.extend(std::iter::repeat_n(b'x', 1024 * 1024)); // 7 1 MB line
+    z.extend_from_slice(b"\n");
+    z.extend_from_slice(b"d 60 IN NS ns.d\n"); // 8
+    z.extend_from_slice(b"\n"); // 9
+    z.extend_from_slice(b"e TXT \"; ( not syntax\" \n"); // 10
+    z.extend_from_slice(b"f IN NS ns.f"); // 11, no final newline
+    let path = dir.path().join("hostile.zone");
+    std::fs::write(&path, &z).unwrap();
+    let r = run_ok(vec![spec(&path)], StreamOptions::default());
+    let got: Vec<(&str, u64)> = r
+        .domains
+        .iter()
+        .map(|d| (d.domain.as_str(), d.line))
+        .collect();
+    assert_eq!(got, [("a.example", 4), ("d.example", 8), ("f.example", 11)]);
+    let rejects: Vec<(u64, RejectReason)> =
+        r.rejections.iter().map(|x| (x.line, x.reason)).collect();
+    assert_eq!(
+        rejects,
+        [
+            (5, RejectReason::InvalidUtf8),
+            (6, RejectReason::InvalidCharacter),
+            (7, RejectReason::LineTooLong),
+        ]
+    );
+    assert_eq!(r.stats.sources[0].format, Some(Format::Zone));
+    assert_eq!(r.stats.sources[0].lines, 11);
+    assert_accounting(&r.stats);
+}
