@@ -177,6 +177,7 @@ pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
         settings.psl.as_deref(),
         settings.sections,
     )?);
+    let psl_origin = psl.origin().to_string();
     let mut rejects_out = match &settings.rejects {
         Some(p) => {
             Some(BufWriter::new(File::create(p).with_context(|| {
@@ -223,6 +224,7 @@ pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
     let (stats, _sink) = stream.into_parts();
     if settings.stats {
         eprint!("{stats}");
+        eprintln!("total\tpsl\t{psl_origin}");
     }
     if let Some(mut w) = rejects_out {
         if let Some(e) = rejects_error {

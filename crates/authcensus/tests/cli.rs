@@ -62,6 +62,7 @@ fn domains_gov_zone_prints_16536_delegations() {
     assert!(stderr.contains("\tformat\tzone\n"), "{stderr}");
     assert!(stderr.contains("total\temitted\t16536\n"), "{stderr}");
     assert!(stderr.contains("total\trejected\t0\n"), "{stderr}");
+    assert!(stderr.contains("total\tpsl\t"), "{stderr}");
 }
 
 #[test]
