@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod domains;
+
 /// Survey email domain authentication across millions of domains.
 #[derive(Debug, Parser)]
 #[command(name = "authcensus", version, about)]
@@ -15,6 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print the normalised, deduplicated domains of lists, CSVs and zone files.
+    Domains(domains::DomainsArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,7 +30,9 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Domains(args) => domains::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {
