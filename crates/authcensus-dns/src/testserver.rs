@@ -53,6 +53,8 @@ pub enum Behavior {
     Drop,
     /// UDP: TC=1 with the question only; TCP: the full answer.
     Truncate(Vec<Record>),
+    /// UDP: TC=1 with the question only; TCP: never answers.
+    TruncateSilentTcp,
     /// UDP: TC=1 with the answer cut inside its first record (undecodable);
     /// TCP: the full answer.
     TruncateCut(Vec<Record>),
@@ -262,7 +264,7 @@ fn response(req: &Message, rcode: ResponseCode, answers: &[Record], soa: bool) -
 
 /// The complete reply for `req` under `b` (decoys and delays unwrapped);
 /// `None` for silence.
-fn full_reply(req: &Message, b: &Behavior) -> Option<Message> {
+fn full_reply(req: &Message, b: &Behavior, udp: bool) -> Option<Message> {
     Some(match b {
         Behavior::Answer(r)
         | Behavior::Truncate(r)
@@ -277,8 +279,10 @@ fn full_reply(req: &Message, b: &Behavior) -> Option<Message> {
         Behavior::ServFail => response(req, ResponseCode::ServFail, &[], false),
         Behavior::Refused => response(req, ResponseCode::Refused, &[], false),
         Behavior::Rcode(c) => response(req, ResponseCode::from_low((*c & 0xf) as u8), &[], false),
+        Behavior::TruncateSilentTcp if !udp => return None,
+        Behavior::TruncateSilentTcp => response(req, ResponseCode::NoError, &[], false),
         Behavior::Drop => return None,
-        Behavior::Delay(_, inner) => return full_reply(req, inner),
+        Behavior::Delay(_, inner) => return full_reply(req, inner, udp),
     })
 }
 
@@ -344,7 +348,7 @@ fn udp_respond(sock: &UdpSocket, decoy: &UdpSocket, req: &Message, b: &Behavior,
     if let Behavior::Delay(_, inner) = b {
         return udp_respond(sock, decoy, req, inner, src);
     }
-    let Some(full) = full_reply(req, b) else {
+    let Some(full) = full_reply(req, b, true) else {
         return;
     };
     let Ok(mut bytes) = full.to_vec() else {
@@ -370,7 +374,7 @@ fn udp_respond(sock: &UdpSocket, decoy: &UdpSocket, req: &Message, b: &Behavior,
                 q.set_name(parse_name("other.invalid").unwrap_or_else(Name::root));
             }
             if let Some(Ok(v)) =
-                full_reply(&other, &Behavior::Answer(r.clone())).map(|m| m.to_vec())
+                full_reply(&other, &Behavior::Answer(r.clone()), true).map(|m| m.to_vec())
             {
                 send(&v);
             }
@@ -380,12 +384,16 @@ fn udp_respond(sock: &UdpSocket, decoy: &UdpSocket, req: &Message, b: &Behavior,
         }
         Behavior::GarbageFirst(_) => {
             let mut g = req.metadata.id.to_be_bytes().to_vec();
-            g.extend_from_slice(&[0x81, 0x80, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0x3f]);
+            // One question whose name is a compression pointer to itself.
+            g.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1]);
             send(&g);
         }
         _ => {}
     }
-    let force_tc = matches!(b, Behavior::Truncate(_) | Behavior::TruncateCut(_));
+    let force_tc = matches!(
+        b,
+        Behavior::Truncate(_) | Behavior::TruncateCut(_) | Behavior::TruncateSilentTcp
+    );
     if force_tc || bytes.len() > payload {
         if matches!(b, Behavior::TruncateCut(_)) {
             // Keep the header (counts intact), the question and 3 bytes of the
@@ -434,7 +442,7 @@ async fn tcp_conn(mut stream: TcpStream, state: Arc<State>) {
             tokio::time::sleep(d).await;
             b = *inner;
         }
-        let Some(Ok(bytes)) = full_reply(&req, &b).map(|m| m.to_vec()) else {
+        let Some(Ok(bytes)) = full_reply(&req, &b, false).map(|m| m.to_vec()) else {
             // Silence: hold the connection until the client gives up.
             let _ = stream.read(&mut len).await;
             return;

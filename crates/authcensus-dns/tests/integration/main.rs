@@ -7,3 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod basic;
+mod cname;
+mod limits;
+mod robust;
