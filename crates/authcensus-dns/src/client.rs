@@ -170,13 +170,13 @@ impl DnsClient {
     /// Resolves `name`/`qtype` with retries, failover, TC=1 → TCP and CNAME
     /// follow-ups, and reports everything about it.
     ///
-    /// CNAMEs (RFC 1034 §3.6.2): the chain inside the answer section is
+    /// CNAMEs (RFC 1035 §3.3.1, RFC 1034): the chain inside the answer section is
     /// followed. When it ends at a target with no data and the reply carries
     /// no SOA in its authority section (so the server did not vouch that the
     /// target is empty, as a recursive resolver's NODATA would), the target
     /// is queried in turn; at most `max_cname_hops` names in all, and a loop
     /// is [`QueryStatus::CnameLoop`]. NXDOMAIN after a CNAME refers to the
-    /// last name of the chain (RFC 6604 §2.1).
+    /// last name of the chain (RFC 6604).
     pub async fn query(&self, name: &str, qtype: QueryType) -> QueryOutcome {
         let start = Instant::now();
         let Some(asked) = parse_name(name) else {

@@ -60,7 +60,7 @@ pub struct DnsConfig {
     /// UDP sockets per address family. Default 4: each has its own receive
     /// task and 16-bit ID space, spreading work over cores and source ports.
     pub sockets: usize,
-    /// EDNS(0) UDP payload size advertised (RFC 6891 §6.2.5). Default 1232,
+    /// EDNS(0) UDP payload size advertised (EDNS(0), RFC 6891). Default 1232,
     /// the DNS Flag Day 2020 value that avoids IP fragmentation; larger
     /// answers come back with TC=1 and are fetched over TCP.
     pub edns_payload: u16,

@@ -17,8 +17,9 @@
 //!
 //! - a few UDP sockets per address family on random ephemeral ports, each
 //!   with one receive task and an in-flight table keyed by random message IDs
-//!   ([`udp`](crate) module docs); replies are accepted only when ID, source
-//!   address and question match (RFC 5452 §9.1), everything else is dropped
+//!   (drawn from a CSPRNG, never reused while outstanding); replies are
+//!   accepted only when ID, source
+//!   address and question match (RFC 1035 §7.3, RFC 5452), everything else is dropped
 //!   and counted in [`Stats`];
 //! - RD=1, EDNS(0) with a 1232-byte payload, TC=1 → the same query over TCP;
 //! - retries with jittered backoff and failover to the next upstream;

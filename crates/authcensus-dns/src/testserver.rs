@@ -10,13 +10,13 @@
 //! count queries per server and check rate limits.
 //!
 //! UDP replies larger than the query's EDNS payload (512 without EDNS) are
-//! sent as TC=1 with the question only, as RFC 6891 §7 servers do; TCP
+//! sent as TC=1 with the question only, as EDNS(0) servers do (RFC 6891); TCP
 //! replies are always complete. This module is for tests only: it trusts
 //! its configuration and its clients.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,9 +112,17 @@ impl TestServer {
     /// # Errors
     /// The bind error if no port could be bound for both protocols.
     pub async fn start() -> io::Result<TestServer> {
+        Self::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+    }
+
+    /// Like [`TestServer::start`] on another local address (e.g. `::1`).
+    ///
+    /// # Errors
+    /// The bind error if no port could be bound for both protocols.
+    pub async fn start_on(ip: IpAddr) -> io::Result<TestServer> {
         let mut last_err = io::Error::other("no port tried");
         for _ in 0..20 {
-            let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let udp = UdpSocket::bind((ip, 0)).await?;
             let addr = udp.local_addr()?;
             let tcp = match TcpListener::bind(addr).await {
                 Ok(t) => t,
@@ -123,7 +131,7 @@ impl TestServer {
                     continue;
                 }
             };
-            let decoy = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
+            let decoy = Arc::new(UdpSocket::bind((ip, 0)).await?);
             let state = Arc::new(State::default());
             let udp = Arc::new(udp);
             let tasks = vec![

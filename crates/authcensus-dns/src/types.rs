@@ -10,7 +10,7 @@ use authcensus_records::dns::{DnsFailure, MxRecord, TxtRecord};
 pub enum QueryType {
     /// IPv4 address (RFC 1035 §3.4.1).
     A,
-    /// IPv6 address (RFC 3596 §2.1).
+    /// IPv6 address (RFC 3596).
     Aaaa,
     /// Mail exchange (RFC 1035 §3.3.9).
     Mx,

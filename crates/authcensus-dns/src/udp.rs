@@ -7,10 +7,14 @@
 //! message ID (never reused while outstanding) to the upstream, question and
 //! channel of the attempt. Timeouts are the caller's: it waits on its channel
 //! under `tokio::time::timeout` and removes its entry on the way out (an RAII
-//! guard, so a cancelled caller leaves nothing behind).
+//! guard, so a cancelled caller leaves nothing behind). tokio's timer wheel
+//! is the timeout queue: one entry per attempt, no scan of the table.
 //!
-//! RFC 5452 §9.1: a reply is accepted only when the ID, the source address
-//! and port, and the question all match; everything else is dropped and
+//! RFC 1035 §7.3: match a response on the ID, then verify the question.
+//! We also require the source address and port the query went to (RFC 5452's
+//! anti-forgery conditions; §7.3 notes servers answering from another
+//! address, and such replies are dropped here). A reply is accepted only
+//! when all three match; everything else is dropped and
 //! counted in [`crate::Stats`]. A receive task never panics on input.
 
 use std::collections::HashMap;

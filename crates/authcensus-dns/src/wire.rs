@@ -52,7 +52,7 @@ pub(crate) fn name_string(n: &Name) -> String {
 
 /// Encodes a recursive query (RD=1) for `name`/`rtype` class IN with the
 /// message `id` and an EDNS(0) OPT record advertising `payload` bytes
-/// (RFC 6891 §6.1.2; no DO bit).
+/// (RFC 6891; no DO bit).
 pub(crate) fn encode_query(
     id: u16,
     name: &Name,
@@ -114,8 +114,8 @@ pub(crate) fn parse_datagram(buf: &[u8]) -> Parsed {
     }
 }
 
-/// RFC 5452 §9.1: a reply is accepted only if its question matches the one
-/// asked (name compared case-insensitively, type and class exactly).
+/// RFC 1035 §7.3: after the ID, verify that the question section
+/// corresponds to the one asked (name compared case-insensitively, type and class exactly).
 pub(crate) fn query_matches(q: &Query, name: &Name, rtype: RecordType) -> bool {
     q.query_type() == rtype && q.query_class() == DNSClass::IN && q.name() == name
 }
@@ -174,7 +174,7 @@ fn is_in(r: &Record) -> bool {
 }
 
 /// Follows the CNAME chain inside `msg`'s answer section starting at `start`
-/// (RFC 1034 §3.6.2, RFC 2181 §10.1). `seen` holds every name already on the
+/// (RFC 1035 §3.3.1; alias rules of RFC 1034 and RFC 2181). `seen` holds every name already on the
 /// chain (the asked name first); new names are pushed to it and to `chain`.
 /// At most `max_len` names may be on the chain in all.
 pub(crate) fn follow_chain(

@@ -9,4 +9,5 @@
 mod basic;
 mod cname;
 mod limits;
+mod perf;
 mod robust;

@@ -200,3 +200,26 @@ async fn failover_to_the_second_resolver() {
     let st = c.stats().snapshot();
     assert_eq!(st.timeouts, 1 + 2 + 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_upstream_uses_an_ipv6_socket() {
+    let Ok(s) = TestServer::start_on("::1".parse().unwrap()).await else {
+        eprintln!("SKIP ipv6_upstream_uses_an_ipv6_socket: cannot bind ::1");
+        return;
+    };
+    s.set(
+        "v6.example",
+        QueryType::Aaaa,
+        Behavior::Answer(vec![rr::aaaa("v6.example", "2001:db8::6".parse().unwrap())]),
+    );
+    let v4 = TestServer::start().await.unwrap();
+    v4.set("v6.example", QueryType::Aaaa, Behavior::Drop);
+    // Mixed families: attempt 1 over IPv4 (silent), attempt 2 over IPv6.
+    let c = client_for(&[&v4, &s], 200, 1).await;
+    let out = c.query("v6.example", QueryType::Aaaa).await;
+    assert_eq!(
+        (out.status, out.attempts, out.upstream),
+        (QueryStatus::Answer, 2, Some(s.addr()))
+    );
+    assert_eq!(s.count_for("v6.example", QueryType::Aaaa), 1);
+}

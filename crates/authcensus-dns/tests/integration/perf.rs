@@ -1,0 +1,81 @@
+//! Throughput and CPU per query against a trivial reflector (not a test of
+//! correctness; ignored by default).
+//!
+//! Run: `cargo test -p authcensus-dns --release --test integration perf -- --ignored --nocapture`
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use authcensus_dns::{DnsClient, DnsConfig, QueryStatus, QueryType};
+
+/// Process CPU time (user + system) from /proc/self/stat, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5) are utime and stime; `after` starts at field 3.
+    let ticks = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(14) + ticks(15)) / 100.0
+}
+
+/// A blocking thread that answers every query with its own bytes, QR and RA
+/// set: a NOERROR reply with no answers (NODATA) for the asked question.
+fn reflector() -> (SocketAddr, Duration) {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, src)) = sock.recv_from(&mut buf) {
+            if n >= 12 {
+                buf[2] |= 0x80;
+                buf[3] |= 0x80;
+                let _ = sock.send_to(&buf[..n], src);
+            }
+        }
+    });
+    (addr, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput measurement; see the module docs for the command"]
+async fn perf_reflector_throughput() {
+    let (addr, _) = reflector();
+    let mut cfg = DnsConfig::new(vec![addr]);
+    cfg.attempt_timeout = Duration::from_millis(500);
+    let c = DnsClient::new(cfg).await.unwrap();
+    let total = 200_000usize;
+    let workers = 256usize;
+    let cpu0 = cpu_seconds();
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    // Bounded: `workers` tasks, each running its share sequentially.
+    for w in 0..workers {
+        let c = c.clone();
+        set.spawn(async move {
+            let mut nodata = 0usize;
+            for i in (w..total).step_by(workers) {
+                let out = c.query(&format!("n{i}.perf.example"), QueryType::A).await;
+                nodata += usize::from(out.status == QueryStatus::NoData);
+            }
+            nodata
+        });
+    }
+    let mut nodata = 0;
+    while let Some(r) = set.join_next().await {
+        nodata += r.unwrap();
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    let st = c.stats().snapshot();
+    eprintln!(
+        "{total} queries in {wall:.2} s = {:.0} q/s; process CPU {:.2} µs/query (client + reflector); {st:?}",
+        total as f64 / wall,
+        cpu * 1e6 / total as f64
+    );
+    assert_eq!(nodata, total);
+}
