@@ -46,18 +46,21 @@ impl Limiter {
         }
     }
 
-    /// Takes one permit; returns whether it had to wait. Waiters queue on a
-    /// fair async mutex so only one of them polls the limiter at a time
-    /// (no stampede of sleepers waking on the same tick).
+    /// Takes one permit; returns whether it had to wait. Callers queue on a
+    /// fair (FIFO) async mutex, so only the head of the queue polls the
+    /// limiter (no stampede of sleepers waking on the same tick) and no
+    /// newcomer overtakes a waiting attempt.
     async fn take(&self, clock: &DefaultClock) -> bool {
-        if self.limiter.check().is_ok() {
-            return false;
-        }
-        let _turn = self.queue.lock().await;
+        // Queueing behind another waiter is waiting too.
+        let (_turn, mut waited) = match self.queue.try_lock() {
+            Ok(turn) => (turn, false),
+            Err(_) => (self.queue.lock().await, true),
+        };
         loop {
             match self.limiter.check() {
-                Ok(()) => return true,
+                Ok(()) => return waited,
                 Err(not_until) => {
+                    waited = true;
                     let wait = not_until.wait_time_from(clock.now());
                     tokio::time::sleep(wait.max(Duration::from_micros(100))).await;
                 }

@@ -333,6 +333,39 @@ mod tests {
             }
             _ => panic!("expected a truncated header"),
         }
+        // Random corruption of a real reply never panics or hangs.
+        let mut reply = Message::new(9, MessageType::Response, OpCode::Query);
+        reply.add_query(Query::query(n("example.com"), RecordType::TXT));
+        reply.add_answer(Record::from_rdata(
+            n("example.com"),
+            60,
+            RData::TXT(TXT::new(vec!["v=spf1 -all".into(), "x".into()])),
+        ));
+        reply.add_answer(Record::from_rdata(
+            n("example.com"),
+            60,
+            RData::CNAME(CNAME(n("a.example.com"))),
+        ));
+        let good = reply.to_vec().unwrap();
+        assert!(matches!(parse_datagram(&good), Parsed::Full(_)));
+        let mut kinds = [0usize; 4];
+        for round in 0..20_000u32 {
+            let mut b = good.clone();
+            for _ in 0..(1 + round % 4) {
+                let i = rand::random_range(0..b.len());
+                b[i] = rand::random();
+            }
+            if round % 7 == 0 {
+                b.truncate(rand::random_range(0..b.len()));
+            }
+            kinds[match parse_datagram(&b) {
+                Parsed::Full(_) => 0,
+                Parsed::TruncatedHeader { .. } => 1,
+                Parsed::NotOurs => 2,
+                Parsed::Malformed => 3,
+            }] += 1;
+        }
+        assert!(kinds[0] > 0 && kinds[2] > 0 && kinds[3] > 0, "{kinds:?}");
         // A compression pointer to itself is a decoder error, not a hang.
         let mut looped = vec![0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
         looped.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);

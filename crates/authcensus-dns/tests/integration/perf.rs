@@ -41,12 +41,29 @@ fn reflector() -> (SocketAddr, Duration) {
     (addr, started.elapsed())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[test]
 #[ignore = "throughput measurement; see the module docs for the command"]
-async fn perf_reflector_throughput() {
+fn perf_reflector_throughput() {
+    // PERF_THREADS (default 2) runtime workers, PERF_SOCKETS (default 4) sockets.
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(env("PERF_THREADS", 2))
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(env("PERF_SOCKETS", 4)));
+}
+
+async fn run(sockets: usize) {
     let (addr, _) = reflector();
     let mut cfg = DnsConfig::new(vec![addr]);
     cfg.attempt_timeout = Duration::from_millis(500);
+    cfg.sockets = sockets;
     let c = DnsClient::new(cfg).await.unwrap();
     let total = 200_000usize;
     let workers = 256usize;
