@@ -10,4 +10,5 @@ mod basic;
 mod cname;
 mod limits;
 mod perf;
+mod realzones;
 mod robust;
