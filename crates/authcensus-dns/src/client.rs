@@ -27,10 +27,6 @@ use crate::udp::{Reply, SocketSet};
 use crate::window::{Window, WindowEvent};
 use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
 
-/// Most attempts may be in flight at once: each socket's 16-bit ID space
-/// must stay at most half full (see `udp::ID_TRIES`).
-const MAX_IN_FLIGHT_CAP: usize = 32_768;
-
 /// A rate limiter and the FIFO queue of tasks waiting on it.
 #[derive(Debug)]
 struct Limiter {
@@ -115,9 +111,6 @@ impl DnsClient {
     /// [`DnsError`] for an invalid configuration or a socket that cannot be bound.
     pub async fn new(cfg: DnsConfig) -> Result<Self, DnsError> {
         cfg.validate()?;
-        if cfg.max_in_flight > MAX_IN_FLIGHT_CAP {
-            return Err(DnsError::InvalidConfig("max_in_flight must be <= 32768"));
-        }
         let stats = Arc::new(Stats::default());
         let v4 = if cfg.upstreams.iter().any(SocketAddr::is_ipv4) {
             Some(SocketSet::bind(false, cfg.sockets, Arc::clone(&stats)).await?)

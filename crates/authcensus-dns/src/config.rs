@@ -93,11 +93,21 @@ impl DnsConfig {
         if self.upstreams.is_empty() {
             return Err(DnsError::NoUpstreams);
         }
-        if self.attempt_timeout.is_zero() {
-            return Err(DnsError::InvalidConfig("attempt_timeout must be > 0"));
+        if self.attempt_timeout.is_zero() || self.attempt_timeout > Duration::from_secs(3600) {
+            return Err(DnsError::InvalidConfig(
+                "attempt_timeout must be > 0 and <= 1 h",
+            ));
+        }
+        // Bounded so the jittered, doubled pause cannot overflow a Duration.
+        if self.retry_backoff > Duration::from_secs(60) {
+            return Err(DnsError::InvalidConfig("retry_backoff must be <= 60 s"));
         }
         if self.max_in_flight == 0 {
             return Err(DnsError::InvalidConfig("max_in_flight must be > 0"));
+        }
+        if self.max_in_flight > 32_768 {
+            // Keeps every socket's 16-bit ID space at most half full.
+            return Err(DnsError::InvalidConfig("max_in_flight must be <= 32768"));
         }
         if self.window_min == 0 || self.window_min > self.window_max {
             return Err(DnsError::InvalidConfig(
@@ -126,4 +136,34 @@ impl DnsConfig {
 /// 2 % of it while smoothing timer jitter.
 pub(crate) fn burst_for(qps: NonZeroU32) -> NonZeroU32 {
     NonZeroU32::new(qps.get() / 50).unwrap_or(NonZeroU32::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bounds_are_enforced() {
+        let up: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let ok = DnsConfig::new(vec![up]);
+        assert!(ok.validate().is_ok());
+        assert!(matches!(
+            DnsConfig::new(vec![]).validate(),
+            Err(DnsError::NoUpstreams)
+        ));
+        let bad = |f: fn(&mut DnsConfig)| {
+            let mut c = ok.clone();
+            f(&mut c);
+            matches!(c.validate(), Err(DnsError::InvalidConfig(_)))
+        };
+        assert!(bad(|c| c.attempt_timeout = Duration::ZERO));
+        assert!(bad(|c| c.retry_backoff = Duration::MAX));
+        assert!(bad(|c| c.max_in_flight = 32_769));
+        assert!(bad(|c| c.window_min = c.window_max + 1));
+        assert!(bad(|c| c.sockets = 0));
+        assert!(bad(|c| c.edns_payload = 511));
+        assert!(!bad(|c| c.max_in_flight = 32_768));
+        assert_eq!(burst_for(NonZeroU32::new(200).unwrap()).get(), 4);
+        assert_eq!(burst_for(NonZeroU32::new(10).unwrap()).get(), 1);
+    }
 }
