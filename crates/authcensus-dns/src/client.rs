@@ -1,0 +1,501 @@
+//! [`DnsClient`]: attempts, retries, failover, rate limits, CNAME follow-ups.
+//!
+//! One attempt, in order: an in-flight permit (global semaphore), a slot in
+//! the upstream's adaptive window ([`crate::window`]), a permit from the
+//! global and the upstream's rate limiter (taken last, right before the
+//! send, so the cap holds at the wire), then the datagram. Every attempt
+//! takes rate permits, retries and TCP fallbacks included.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use authcensus_records::dns::{Lookup, MxRecord, Resolver, TxtRecord, reverse_name};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::sync::Semaphore;
+
+use crate::DnsError;
+use crate::config::{DnsConfig, burst_for};
+use crate::stats::{Stats, bump};
+use crate::tcp;
+use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
+use crate::udp::{Reply, SocketSet};
+use crate::window::{Window, WindowEvent};
+use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
+
+/// A rate limiter and the FIFO queue of tasks waiting on it.
+#[derive(Debug)]
+struct Limiter {
+    limiter: DefaultDirectRateLimiter,
+    queue: tokio::sync::Mutex<()>,
+}
+
+impl Limiter {
+    fn new(qps: std::num::NonZeroU32) -> Self {
+        Limiter {
+            limiter: RateLimiter::direct(Quota::per_second(qps).allow_burst(burst_for(qps))),
+            queue: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Takes one permit; returns whether it had to wait. Callers queue on a
+    /// fair (FIFO) async mutex, so only the head of the queue polls the
+    /// limiter (no stampede of sleepers waking on the same tick) and no
+    /// newcomer overtakes a waiting attempt.
+    async fn take(&self, clock: &DefaultClock) -> bool {
+        // Queueing behind another waiter is waiting too.
+        let (_turn, mut waited) = match self.queue.try_lock() {
+            Ok(turn) => (turn, false),
+            Err(_) => (self.queue.lock().await, true),
+        };
+        loop {
+            match self.limiter.check() {
+                Ok(()) => return waited,
+                Err(not_until) => {
+                    waited = true;
+                    let wait = not_until.wait_time_from(clock.now());
+                    tokio::time::sleep(wait.max(Duration::from_micros(100))).await;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: DnsConfig,
+    v4: Option<SocketSet>,
+    v6: Option<SocketSet>,
+    windows: Vec<Window>,
+    global: Option<Limiter>,
+    per_upstream: Vec<Option<Limiter>>,
+    in_flight: Semaphore,
+    stats: Arc<Stats>,
+    rotation: AtomicUsize,
+    clock: DefaultClock,
+}
+
+/// The DNS engine: a cheaply clonable handle (an `Arc`) to the sockets,
+/// limiters and counters. Create it inside a tokio runtime; the receive
+/// tasks stop when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct DnsClient {
+    inner: Arc<Inner>,
+}
+
+/// The result of one exchange (all attempts for one name and type).
+struct Exchange {
+    reply: Option<Message>,
+    /// Status when `reply` is `None`.
+    failure: QueryStatus,
+    attempts: u32,
+    tcp: bool,
+    upstream: Option<SocketAddr>,
+}
+
+enum Attempt {
+    Reply(Box<Message>),
+    Truncated,
+    Timeout,
+    NetError,
+}
+
+impl DnsClient {
+    /// Binds the sockets and builds the limiters.
+    ///
+    /// # Errors
+    /// [`DnsError`] for an invalid configuration or a socket that cannot be bound.
+    pub async fn new(cfg: DnsConfig) -> Result<Self, DnsError> {
+        cfg.validate()?;
+        let stats = Arc::new(Stats::default());
+        let v4 = if cfg.upstreams.iter().any(SocketAddr::is_ipv4) {
+            Some(SocketSet::bind(false, cfg.sockets, Arc::clone(&stats)).await?)
+        } else {
+            None
+        };
+        let v6 = if cfg.upstreams.iter().any(SocketAddr::is_ipv6) {
+            Some(SocketSet::bind(true, cfg.sockets, Arc::clone(&stats)).await?)
+        } else {
+            None
+        };
+        let inner = Inner {
+            windows: cfg
+                .upstreams
+                .iter()
+                .map(|_| Window::new(cfg.window_min, cfg.window_max))
+                .collect(),
+            global: cfg.qps.map(Limiter::new),
+            per_upstream: cfg
+                .upstreams
+                .iter()
+                .map(|_| cfg.qps_per_upstream.map(Limiter::new))
+                .collect(),
+            in_flight: Semaphore::new(cfg.max_in_flight),
+            stats,
+            rotation: AtomicUsize::new(0),
+            clock: DefaultClock::default(),
+            v4,
+            v6,
+            cfg,
+        };
+        Ok(DnsClient {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &DnsConfig {
+        &self.inner.cfg
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// UDP attempts currently registered (waiting for a reply).
+    pub fn in_flight(&self) -> usize {
+        let s = |set: &Option<SocketSet>| set.as_ref().map_or(0, SocketSet::in_flight);
+        s(&self.inner.v4) + s(&self.inner.v6)
+    }
+
+    /// Resolves `name`/`qtype` with retries, failover, TC=1 → TCP and CNAME
+    /// follow-ups, and reports everything about it.
+    ///
+    /// CNAMEs (RFC 1035 §3.3.1, RFC 1034): the chain inside the answer section is
+    /// followed. When it ends at a target with no data and the reply carries
+    /// no SOA in its authority section (so the server did not vouch that the
+    /// target is empty, as a recursive resolver's NODATA would), the target
+    /// is queried in turn; at most `max_cname_hops` names in all, and a loop
+    /// is [`QueryStatus::CnameLoop`]. NXDOMAIN after a CNAME refers to the
+    /// last name of the chain (RFC 6604).
+    pub async fn query(&self, name: &str, qtype: QueryType) -> QueryOutcome {
+        let start = Instant::now();
+        let Some(asked) = parse_name(name) else {
+            return QueryOutcome::empty(QueryStatus::InvalidName);
+        };
+        let rtype = record_type(qtype);
+        let max_len = usize::try_from(self.inner.cfg.max_cname_hops)
+            .unwrap_or(8)
+            .saturating_add(1);
+        let mut out = QueryOutcome::empty(QueryStatus::Timeout);
+        let mut seen = vec![asked.clone()];
+        let mut current = asked;
+        loop {
+            let ex = self.exchange(&current, rtype).await;
+            out.attempts += ex.attempts;
+            out.tcp |= ex.tcp;
+            out.upstream = ex.upstream.or(out.upstream);
+            let Some(msg) = ex.reply else {
+                out.status = ex.failure;
+                break;
+            };
+            out.rcode = Some(u16::from(msg.metadata.response_code));
+            let chain = follow_chain(
+                &msg,
+                &current,
+                rtype,
+                &mut seen,
+                &mut out.cname_chain,
+                max_len,
+            );
+            match msg.metadata.response_code {
+                ResponseCode::NoError => {}
+                ResponseCode::NXDomain => {
+                    out.status = QueryStatus::NxDomain;
+                    break;
+                }
+                ResponseCode::ServFail => {
+                    out.status = QueryStatus::ServFail;
+                    break;
+                }
+                ResponseCode::Refused => {
+                    out.status = QueryStatus::Refused;
+                    break;
+                }
+                _ => {
+                    out.status = QueryStatus::OtherRcode;
+                    break;
+                }
+            }
+            match chain {
+                Chain::Data(records) => {
+                    out.records = records;
+                    out.status = QueryStatus::Answer;
+                    break;
+                }
+                Chain::Empty => {
+                    out.status = QueryStatus::NoData;
+                    break;
+                }
+                Chain::Loop => {
+                    out.status = QueryStatus::CnameLoop;
+                    break;
+                }
+                Chain::Dangling {
+                    soa_in_authority: true,
+                    ..
+                } => {
+                    out.status = QueryStatus::NoData;
+                    break;
+                }
+                Chain::Dangling { target, .. } => {
+                    // `follow_chain` put `target` on `seen`; `seen` is
+                    // bounded by `max_len`, so this loop is too.
+                    out.followups += 1;
+                    current = target;
+                }
+            }
+        }
+        out.elapsed = start.elapsed();
+        out
+    }
+
+    /// NS records at `name` (targets lowercase, no trailing dot).
+    pub async fn ns(&self, name: &str) -> Lookup<String> {
+        to_lookup(self.query(name, QueryType::Ns).await, |d| match d {
+            RecordData::Ns(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// All attempts for one name and type: retries with jittered backoff,
+    /// failover to the next upstream, TC=1 → TCP to the same upstream.
+    async fn exchange(&self, name: &Name, rtype: RecordType) -> Exchange {
+        let cfg = &self.inner.cfg;
+        let n = cfg.upstreams.len().max(1);
+        let first = if cfg.rotate {
+            self.inner.rotation.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        let mut ex = Exchange {
+            reply: None,
+            failure: QueryStatus::Timeout,
+            attempts: 0,
+            tcp: false,
+            upstream: None,
+        };
+        // The last SERVFAIL/REFUSED reply: reported if no later attempt does better.
+        let mut last_error_reply: Option<(Message, SocketAddr, bool)> = None;
+        for attempt in 0..=cfg.retries {
+            if attempt > 0 {
+                bump(&self.inner.stats.retries);
+                tokio::time::sleep(backoff(cfg.retry_backoff, attempt)).await;
+            }
+            let idx = (first + attempt as usize) % n;
+            let Some(&upstream) = cfg.upstreams.get(idx) else {
+                break;
+            };
+            ex.attempts += 1;
+            let (reply, via_tcp) = match self.attempt_udp(idx, upstream, name, rtype).await {
+                Attempt::Reply(msg) if !msg.metadata.truncation => (*msg, false),
+                Attempt::Reply(_) | Attempt::Truncated => {
+                    bump(&self.inner.stats.tcp_fallbacks);
+                    ex.attempts += 1;
+                    match self.attempt_tcp(idx, upstream, name, rtype).await {
+                        Some(msg) => (msg, true),
+                        None => {
+                            bump(&self.inner.stats.tcp_failures);
+                            ex.failure = QueryStatus::TcpError;
+                            continue;
+                        }
+                    }
+                }
+                Attempt::Timeout => {
+                    bump(&self.inner.stats.timeouts);
+                    ex.failure = QueryStatus::Timeout;
+                    continue;
+                }
+                Attempt::NetError => {
+                    ex.failure = QueryStatus::NetworkError;
+                    continue;
+                }
+            };
+            match reply.metadata.response_code {
+                ResponseCode::ServFail | ResponseCode::Refused => {
+                    last_error_reply = Some((reply, upstream, via_tcp));
+                }
+                _ => {
+                    ex.tcp |= via_tcp;
+                    ex.upstream = Some(upstream);
+                    ex.reply = Some(reply);
+                    return ex;
+                }
+            }
+        }
+        if let Some((reply, upstream, via_tcp)) = last_error_reply {
+            ex.tcp |= via_tcp;
+            ex.upstream = Some(upstream);
+            ex.reply = Some(reply);
+        }
+        ex
+    }
+
+    async fn attempt_udp(
+        &self,
+        idx: usize,
+        upstream: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Attempt {
+        let inner = &*self.inner;
+        let Ok(_permit) = inner.in_flight.acquire().await else {
+            return Attempt::NetError;
+        };
+        let Some(window) = inner.windows.get(idx) else {
+            return Attempt::NetError;
+        };
+        let slot = window.acquire(&inner.stats).await;
+        self.take_rate_permits(idx).await;
+        let set = if upstream.is_ipv4() {
+            &inner.v4
+        } else {
+            &inner.v6
+        };
+        let Some(socket) = set.as_ref().and_then(SocketSet::pick) else {
+            return Attempt::NetError;
+        };
+        let Some(reg) = socket.register(upstream, name, rtype) else {
+            return Attempt::NetError;
+        };
+        let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
+            return Attempt::NetError;
+        };
+        if socket.send_to(&bytes, upstream).await.is_err() {
+            return Attempt::NetError;
+        }
+        bump(&inner.stats.sent);
+        let mut reg = reg;
+        match tokio::time::timeout(inner.cfg.attempt_timeout, &mut reg.rx).await {
+            Ok(Ok(reply)) => {
+                slot.finish(WindowEvent::Reply);
+                match reply {
+                    Reply::Message(m) => Attempt::Reply(m),
+                    Reply::Truncated => Attempt::Truncated,
+                }
+            }
+            Ok(Err(_)) => Attempt::NetError,
+            Err(_) => {
+                slot.finish(WindowEvent::Timeout);
+                Attempt::Timeout
+            }
+        }
+    }
+
+    async fn attempt_tcp(
+        &self,
+        idx: usize,
+        upstream: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Option<Message> {
+        let inner = &*self.inner;
+        let _permit = inner.in_flight.acquire().await.ok()?;
+        self.take_rate_permits(idx).await;
+        let id: u16 = rand::random();
+        let bytes = encode_query(id, name, rtype, inner.cfg.edns_payload)?;
+        bump(&inner.stats.sent);
+        let msg = tcp::exchange(upstream, &bytes, id, name, rtype, inner.cfg.attempt_timeout)
+            .await
+            .ok()?;
+        bump(&inner.stats.received);
+        Some(msg)
+    }
+
+    async fn take_rate_permits(&self, idx: usize) {
+        let inner = &*self.inner;
+        let mut waited = false;
+        if let Some(l) = &inner.global {
+            waited |= l.take(&inner.clock).await;
+        }
+        if let Some(Some(l)) = inner.per_upstream.get(idx) {
+            waited |= l.take(&inner.clock).await;
+        }
+        if waited {
+            bump(&inner.stats.rate_limited_waits);
+        }
+    }
+}
+
+/// Pause before retry `attempt` (≥ 1): `base × 2^(attempt-1)` times a random
+/// factor in [0.5, 1.5).
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+    exp.mul_f64(rand::random_range(0.5..1.5))
+}
+
+/// Maps an outcome to the records crate's [`Lookup`], keeping the records
+/// `extract` accepts.
+pub fn to_lookup<T>(outcome: QueryOutcome, extract: impl Fn(RecordData) -> Option<T>) -> Lookup<T> {
+    match outcome.status {
+        QueryStatus::Answer => {
+            let v: Vec<T> = outcome
+                .records
+                .into_iter()
+                .filter_map(|r| extract(r.data))
+                .collect();
+            if v.is_empty() {
+                Lookup::NoData
+            } else {
+                Lookup::Records(v)
+            }
+        }
+        QueryStatus::NoData => Lookup::NoData,
+        QueryStatus::NxDomain => Lookup::NxDomain,
+        other => Lookup::Failed(
+            other
+                .failure()
+                .unwrap_or(authcensus_records::dns::DnsFailure::Other),
+        ),
+    }
+}
+
+impl Resolver for DnsClient {
+    async fn ns(&self, name: &str) -> Lookup<String> {
+        // the inherent method (inherent methods take precedence over trait ones)
+        DnsClient::ns(self, name).await
+    }
+
+    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
+        to_lookup(self.query(name, QueryType::Txt).await, |d| match d {
+            RecordData::Txt(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    async fn a(&self, name: &str) -> Lookup<Ipv4Addr> {
+        to_lookup(self.query(name, QueryType::A).await, |d| match d {
+            RecordData::A(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    async fn aaaa(&self, name: &str) -> Lookup<Ipv6Addr> {
+        to_lookup(self.query(name, QueryType::Aaaa).await, |d| match d {
+            RecordData::Aaaa(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    async fn mx(&self, name: &str) -> Lookup<MxRecord> {
+        to_lookup(self.query(name, QueryType::Mx).await, |d| match d {
+            RecordData::Mx(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    async fn ptr(&self, ip: IpAddr) -> Lookup<String> {
+        to_lookup(
+            self.query(&reverse_name(ip), QueryType::Ptr).await,
+            |d| match d {
+                RecordData::Ptr(p) => Some(p),
+                _ => None,
+            },
+        )
+    }
+}

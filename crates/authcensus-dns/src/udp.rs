@@ -1,0 +1,267 @@
+//! UDP sockets, each with an in-flight table and one receive task.
+//!
+//! Each socket is bound to an OS-chosen ephemeral port (randomised by the
+//! kernel) and is shared: callers send from their own task, and one receive
+//! task per socket decodes every datagram once and hands it to the waiting
+//! caller through a oneshot channel. The in-flight table maps a random
+//! message ID (never reused while outstanding) to the upstream, question and
+//! channel of the attempt. Timeouts are the caller's: it waits on its channel
+//! under `tokio::time::timeout` and removes its entry on the way out (an RAII
+//! guard, so a cancelled caller leaves nothing behind). tokio's timer wheel
+//! is the timeout queue: one entry per attempt, no scan of the table.
+//!
+//! RFC 1035 §7.3: match a response on the ID, then verify the question.
+//! We also require the source address and port the query went to (RFC 5452's
+//! anti-forgery conditions; §7.3 notes servers answering from another
+//! address, and such replies are dropped here). A reply is accepted only
+//! when all three match; everything else is dropped and
+//! counted in [`crate::Stats`]. A receive task never panics on input.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::DnsError;
+use crate::stats::{Stats, bump};
+use crate::wire::{Parsed, parse_datagram, query_matches, reply_matches};
+
+/// What the receive task hands to a waiting attempt.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A decoded, matching reply.
+    Message(Box<Message>),
+    /// A matching reply with TC=1 whose records could not be decoded.
+    Truncated,
+}
+
+#[derive(Debug)]
+struct Pending {
+    token: u64,
+    upstream: SocketAddr,
+    name: Name,
+    rtype: RecordType,
+    tx: oneshot::Sender<Reply>,
+}
+
+/// One socket and its in-flight table.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    sock: UdpSocket,
+    table: Mutex<HashMap<u16, Pending>>,
+    tokens: AtomicU64,
+    stats: Arc<Stats>,
+}
+
+/// Removes an attempt's table entry when dropped (if it is still its own).
+#[derive(Debug)]
+pub(crate) struct Registration<'a> {
+    socket: &'a Socket,
+    id: u16,
+    token: u64,
+    /// Receives the reply.
+    pub(crate) rx: oneshot::Receiver<Reply>,
+}
+
+impl Registration<'_> {
+    /// The message ID to put in the query.
+    pub(crate) fn id(&self) -> u16 {
+        self.id
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut table = self.socket.lock();
+        if table.get(&self.id).is_some_and(|p| p.token == self.token) {
+            table.remove(&self.id);
+        }
+    }
+}
+
+/// Random IDs tried before giving up on a socket. The client caps attempts in
+/// flight at 32 768 in all, so a table is at most half full and 64 misses in
+/// a row have probability below 2^-64.
+const ID_TRIES: usize = 64;
+
+impl Socket {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u16, Pending>> {
+        // Entries are self-contained; a poisoned table is still consistent.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers an attempt under a fresh random ID; `None` if none was free.
+    pub(crate) fn register(
+        &self,
+        upstream: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Option<Registration<'_>> {
+        let token = self.tokens.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let mut table = self.lock();
+        for _ in 0..ID_TRIES {
+            let id: u16 = rand::random();
+            if let std::collections::hash_map::Entry::Vacant(v) = table.entry(id) {
+                v.insert(Pending {
+                    token,
+                    upstream,
+                    name: name.clone(),
+                    rtype,
+                    tx,
+                });
+                return Some(Registration {
+                    socket: self,
+                    id,
+                    token,
+                    rx,
+                });
+            }
+        }
+        None
+    }
+
+    /// Sends one datagram.
+    pub(crate) async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
+        self.sock.send_to(bytes, to).await
+    }
+
+    /// Attempts currently registered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn deliver(&self, buf: &[u8], src: SocketAddr) {
+        let parsed = parse_datagram(buf);
+        let id = match &parsed {
+            Parsed::Full(msg) => msg.metadata.id,
+            Parsed::TruncatedHeader { id, .. } => *id,
+            Parsed::NotOurs => {
+                bump(&self.stats.dropped_mismatched);
+                return;
+            }
+            Parsed::Malformed => {
+                bump(&self.stats.dropped_malformed);
+                return;
+            }
+        };
+        let pending = {
+            let mut table = self.lock();
+            match table.get(&id) {
+                Some(p) if p.upstream == src && question_ok(&parsed, p) => table.remove(&id),
+                _ => None,
+            }
+        };
+        let Some(p) = pending else {
+            bump(&self.stats.dropped_mismatched);
+            return;
+        };
+        bump(&self.stats.received);
+        let reply = match parsed {
+            Parsed::Full(msg) => Reply::Message(Box::new(msg)),
+            _ => Reply::Truncated,
+        };
+        // The caller may have given up a moment ago; that is fine.
+        let _ = p.tx.send(reply);
+    }
+}
+
+fn question_ok(parsed: &Parsed, p: &Pending) -> bool {
+    match parsed {
+        Parsed::Full(msg) => reply_matches(msg, &p.name, p.rtype),
+        Parsed::TruncatedHeader { query, .. } => query_matches(query, &p.name, p.rtype),
+        Parsed::NotOurs | Parsed::Malformed => false,
+    }
+}
+
+/// The sockets of one address family.
+#[derive(Debug)]
+pub(crate) struct SocketSet {
+    sockets: Vec<Arc<Socket>>,
+    next: AtomicUsize,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Largest datagram accepted: the UDP maximum. Replies are normally at most
+/// the advertised EDNS payload, but a server may ignore it.
+const RECV_BUF: usize = 65_535;
+
+impl SocketSet {
+    /// Binds `count` sockets on the wildcard address of the family and
+    /// starts their receive tasks. Must run inside a tokio runtime.
+    pub(crate) async fn bind(
+        ipv6: bool,
+        count: usize,
+        stats: Arc<Stats>,
+    ) -> Result<Self, DnsError> {
+        let family = if ipv6 { "ipv6" } else { "ipv4" };
+        let local: SocketAddr = if ipv6 {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        };
+        let mut sockets = Vec::with_capacity(count);
+        let mut tasks = Vec::with_capacity(count);
+        for _ in 0..count {
+            let sock = UdpSocket::bind(local)
+                .await
+                .map_err(|source| DnsError::Bind { family, source })?;
+            let socket = Arc::new(Socket {
+                sock,
+                table: Mutex::new(HashMap::new()),
+                tokens: AtomicU64::new(0),
+                stats: Arc::clone(&stats),
+            });
+            tasks.push(tokio::spawn(receive_loop(Arc::clone(&socket))));
+            sockets.push(socket);
+        }
+        Ok(SocketSet {
+            sockets,
+            next: AtomicUsize::new(0),
+            tasks,
+        })
+    }
+
+    /// The next socket, round-robin.
+    pub(crate) fn pick(&self) -> Option<&Socket> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.sockets
+            .get(i % self.sockets.len().max(1))
+            .map(|s| &**s)
+    }
+
+    /// Attempts registered on all sockets.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.sockets.iter().map(|s| s.in_flight()).sum()
+    }
+}
+
+impl Drop for SocketSet {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn receive_loop(socket: Arc<Socket>) {
+    let mut buf = vec![0u8; RECV_BUF];
+    loop {
+        match socket.sock.recv_from(&mut buf).await {
+            Ok((n, src)) => socket.deliver(buf.get(..n).unwrap_or(&[]), src),
+            Err(_) => {
+                // ICMP errors surface here on some platforms; they name no
+                // query we could fail. Pause briefly so a persistent error
+                // cannot spin.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+    }
+}

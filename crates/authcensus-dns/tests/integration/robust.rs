@@ -1,0 +1,225 @@
+//! Hostile and broken replies: decoys are dropped and counted, the real
+//! reply is accepted; TC=1 goes to TCP; failover to the next resolver.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use authcensus_dns::testserver::{Behavior, TestServer, rr};
+use authcensus_dns::{QueryStatus, QueryType};
+use authcensus_records::dns::{DnsFailure, Lookup, Resolver, TxtRecord};
+
+use crate::basic::client_for;
+
+fn one_a(name: &str) -> Vec<authcensus_dns::testserver::Record> {
+    vec![rr::a(name, Ipv4Addr::new(192, 0, 2, 53))]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decoys_are_dropped_counted_and_the_real_reply_accepted() {
+    let s = TestServer::start().await.unwrap();
+    s.set(
+        "wrongid.example",
+        QueryType::A,
+        Behavior::WrongIdFirst(one_a("wrongid.example")),
+    );
+    s.set(
+        "othername.example",
+        QueryType::A,
+        Behavior::OtherNameFirst(one_a("othername.example")),
+    );
+    s.set(
+        "othersrc.example",
+        QueryType::A,
+        Behavior::OtherSourceFirst(one_a("othersrc.example")),
+    );
+    s.set(
+        "garbage.example",
+        QueryType::A,
+        Behavior::GarbageFirst(one_a("garbage.example")),
+    );
+    let c = client_for(&[&s], 1000, 0).await;
+    let want = Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 53)]);
+
+    assert_eq!(c.a("wrongid.example").await, want);
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.dropped_mismatched, st.dropped_malformed, st.received),
+        (1, 0, 1)
+    );
+
+    assert_eq!(c.a("othername.example").await, want);
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.dropped_mismatched, st.dropped_malformed, st.received),
+        (2, 0, 2)
+    );
+
+    assert_eq!(c.a("othersrc.example").await, want);
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.dropped_mismatched, st.dropped_malformed, st.received),
+        (3, 0, 3)
+    );
+
+    // Garbage with the right ID: a compression pointer to itself.
+    assert_eq!(c.a("garbage.example").await, want);
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.dropped_mismatched, st.dropped_malformed, st.received),
+        (3, 1, 4)
+    );
+    assert_eq!((st.sent, st.timeouts, st.retries), (4, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_for_another_owner_are_not_an_answer() {
+    let s = TestServer::start().await.unwrap();
+    // Right question, but the answer section talks about another name.
+    s.set(
+        "victim.example",
+        QueryType::A,
+        Behavior::Answer(one_a("evil.example")),
+    );
+    s.set(
+        "victim.example",
+        QueryType::Txt,
+        Behavior::Answer(vec![rr::txt("evil.example", &[b"v=spf1 +all"])]),
+    );
+    let c = client_for(&[&s], 1000, 0).await;
+    assert_eq!(c.a("victim.example").await, Lookup::NoData);
+    assert_eq!(c.txt("victim.example").await, Lookup::NoData);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_replies_are_fetched_over_tcp() {
+    let s = TestServer::start().await.unwrap();
+    // 6 strings of 250 bytes: 1 500 bytes of TXT, over the 1 232-byte payload.
+    let big: Vec<Vec<u8>> = (0..6u8).map(|i| vec![b'a' + i; 250]).collect();
+    let big_refs: Vec<&[u8]> = big.iter().map(Vec::as_slice).collect();
+    s.set(
+        "big.example",
+        QueryType::Txt,
+        Behavior::Answer(vec![rr::txt("big.example", &big_refs)]),
+    );
+    s.set(
+        "tc.example",
+        QueryType::A,
+        Behavior::Truncate(one_a("tc.example")),
+    );
+    s.set(
+        "cut.example",
+        QueryType::A,
+        Behavior::TruncateCut(one_a("cut.example")),
+    );
+    let c = client_for(&[&s], 1000, 0).await;
+
+    let out = c.query("big.example", QueryType::Txt).await;
+    assert_eq!(out.status, QueryStatus::Answer);
+    assert!(out.tcp);
+    assert_eq!(out.attempts, 2, "one UDP attempt, one TCP attempt");
+    assert_eq!(
+        c.txt("big.example").await,
+        Lookup::Records(vec![TxtRecord::from_strings(big.clone())])
+    );
+    let log = s.queries();
+    assert_eq!(log.iter().filter(|q| q.tcp).count(), 2);
+    assert_eq!(log.iter().filter(|q| !q.tcp).count(), 2);
+
+    assert_eq!(
+        c.a("tc.example").await,
+        Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 53)])
+    );
+    // A TC=1 datagram whose records are cut mid-way still triggers TCP.
+    let out = c.query("cut.example", QueryType::A).await;
+    assert_eq!((out.status, out.tcp), (QueryStatus::Answer, true));
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.tcp_fallbacks, st.tcp_failures, st.dropped_malformed),
+        (4, 0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_fallback_has_a_deadline() {
+    let s = TestServer::start().await.unwrap();
+    // UDP says TC=1 at once, TCP never answers.
+    s.set("stuck.example", QueryType::A, Behavior::TruncateSilentTcp);
+    let c = client_for(&[&s], 300, 0).await;
+    let t = Instant::now();
+    let out = c.query("stuck.example", QueryType::A).await;
+    let e = t.elapsed();
+    assert_eq!(
+        (out.status, out.attempts, out.tcp),
+        (QueryStatus::TcpError, 2, false)
+    );
+    assert!(
+        e >= Duration::from_millis(290) && e < Duration::from_millis(1200),
+        "{e:?}"
+    );
+    assert_eq!(
+        c.a("stuck.example").await,
+        Lookup::Failed(DnsFailure::Other)
+    );
+    let st = c.stats().snapshot();
+    assert_eq!((st.tcp_fallbacks, st.tcp_failures), (2, 2));
+    assert_eq!(s.queries().iter().filter(|q| q.tcp).count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_to_the_second_resolver() {
+    let dead = TestServer::start().await.unwrap();
+    let live = TestServer::start().await.unwrap();
+    dead.set("f.example", QueryType::Txt, Behavior::Drop);
+    live.set(
+        "f.example",
+        QueryType::Txt,
+        Behavior::Answer(vec![rr::txt("f.example", &[b"ok"])]),
+    );
+    live.set("sf.example", QueryType::Txt, Behavior::ServFail);
+    dead.set("sf.example", QueryType::Txt, Behavior::Drop);
+    let c = client_for(&[&dead, &live], 200, 2).await;
+
+    let t = Instant::now();
+    let out = c.query("f.example", QueryType::Txt).await;
+    assert_eq!(out.status, QueryStatus::Answer);
+    assert_eq!((out.attempts, out.upstream), (2, Some(live.addr())));
+    assert!(t.elapsed() < Duration::from_millis(800));
+    assert_eq!(dead.count_for("f.example", QueryType::Txt), 1);
+    assert_eq!(live.count_for("f.example", QueryType::Txt), 1);
+
+    // dead (timeout), live (SERVFAIL), dead (timeout): a reply beats silence.
+    let out = c.query("sf.example", QueryType::Txt).await;
+    assert_eq!(
+        (out.status, out.attempts, out.rcode),
+        (QueryStatus::ServFail, 3, Some(2))
+    );
+    assert_eq!(
+        c.txt("sf.example").await,
+        Lookup::Failed(DnsFailure::ServFail)
+    );
+    let st = c.stats().snapshot();
+    assert_eq!(st.timeouts, 1 + 2 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_upstream_uses_an_ipv6_socket() {
+    let Ok(s) = TestServer::start_on("::1".parse().unwrap()).await else {
+        eprintln!("SKIP ipv6_upstream_uses_an_ipv6_socket: cannot bind ::1");
+        return;
+    };
+    s.set(
+        "v6.example",
+        QueryType::Aaaa,
+        Behavior::Answer(vec![rr::aaaa("v6.example", "2001:db8::6".parse().unwrap())]),
+    );
+    let v4 = TestServer::start().await.unwrap();
+    v4.set("v6.example", QueryType::Aaaa, Behavior::Drop);
+    // Mixed families: attempt 1 over IPv4 (silent), attempt 2 over IPv6.
+    let c = client_for(&[&v4, &s], 200, 1).await;
+    let out = c.query("v6.example", QueryType::Aaaa).await;
+    assert_eq!(
+        (out.status, out.attempts, out.upstream),
+        (QueryStatus::Answer, 2, Some(s.addr()))
+    );
+    assert_eq!(s.count_for("v6.example", QueryType::Aaaa), 1);
+}
