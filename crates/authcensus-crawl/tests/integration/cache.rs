@@ -1,0 +1,94 @@
+//! The shared DNS cache: a repeated include is resolved once per run;
+//! negative answers are cached, failures are not.
+
+use authcensus_crawl::{CachingResolver, CrawlContext, crawl_domain};
+use authcensus_records::dns::{
+    DnsFailure, Lookup, MemoryResolver, RecordType, Resolver, TxtRecord,
+};
+
+use crate::domain::{Org, org, settings, target};
+
+fn include_universe() -> MemoryResolver {
+    let mut r = MemoryResolver::new();
+    for d in ["a.example", "b.example", "c.example"] {
+        r.add_txt(d, TxtRecord::single("v=spf1 include:_spf.google.com ~all"));
+    }
+    r.add_txt(
+        "_spf.google.com",
+        TxtRecord::single("v=spf1 include:_netblocks.google.com ~all"),
+    )
+    .add_txt(
+        "_netblocks.google.com",
+        TxtRecord::single("v=spf1 ip4:192.0.2.0/24 ~all"),
+    );
+    r
+}
+
+#[tokio::test]
+async fn repeated_include_is_resolved_once() {
+    let ctx: CrawlContext<MemoryResolver, Org> =
+        CrawlContext::new(include_universe(), org as Org, settings()).unwrap();
+    let mut queries = Vec::new();
+    for d in ["a.example", "b.example", "c.example"] {
+        let row = crawl_domain(&ctx, &target(d)).await;
+        assert_eq!(row.spf_status, "valid");
+        assert_eq!(row.spf_dns_lookups, Some(2));
+        queries.push(row.dns_queries);
+    }
+    let log = ctx.resolver.inner().query_log();
+    let count = |name: &str| {
+        log.iter()
+            .filter(|(n, t)| n == name && *t == RecordType::Txt)
+            .count()
+    };
+    assert_eq!(count("_spf.google.com"), 1);
+    assert_eq!(count("_netblocks.google.com"), 1);
+    // The first domain paid for the two includes and the shared RFC 9989
+    // tree-walk step `_dmarc.example`; the others did not. Per domain:
+    // TXT, MX, _dmarc.<d>, _mta-sts, _smtp._tls, default._bimi, NS.
+    assert_eq!(queries, vec![10, 7, 7]);
+    let stats = ctx.resolver.stats();
+    assert_eq!(stats.misses, ctx.resolver.inner().query_count());
+    assert!(stats.hits >= 4, "{stats:?}");
+}
+
+#[tokio::test]
+async fn negative_answers_cached_failures_not() {
+    let mut m = MemoryResolver::new();
+    m.add_name("nodata.example")
+        .fail("down.example", RecordType::Txt, DnsFailure::ServFail);
+    let c = CachingResolver::new(m, 16);
+    for _ in 0..3 {
+        assert_eq!(c.txt("missing.example").await, Lookup::NxDomain);
+        assert_eq!(c.txt("nodata.example").await, Lookup::NoData);
+        assert_eq!(
+            c.txt("down.example").await,
+            Lookup::Failed(DnsFailure::ServFail)
+        );
+    }
+    // NXDOMAIN and NODATA once each, the failure every time.
+    assert_eq!(c.inner().query_count(), 1 + 1 + 3);
+    let stats = c.stats();
+    assert_eq!((stats.hits, stats.misses), (4, 5));
+    // Types are cached apart.
+    assert_eq!(c.a("nodata.example").await, Lookup::NoData);
+    assert_eq!(c.inner().query_count(), 6);
+}
+
+#[tokio::test]
+async fn capacity_bounds_the_cache_and_zero_disables_it() {
+    let mut m = MemoryResolver::new();
+    for i in 0..500 {
+        m.add_txt(&format!("n{i}.example"), TxtRecord::single("x"));
+    }
+    let c = CachingResolver::new(m, 50);
+    for i in 0..500 {
+        let _ = c.txt(&format!("n{i}.example")).await;
+    }
+    assert!(c.stats().entries <= 60, "{:?}", c.stats());
+    let off = CachingResolver::new(MemoryResolver::new(), 0);
+    let _ = off.txt("x.example").await;
+    let _ = off.txt("x.example").await;
+    assert_eq!(off.inner().query_count(), 2);
+    assert_eq!(off.stats().entries, 0);
+}
