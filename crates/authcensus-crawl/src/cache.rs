@@ -274,6 +274,8 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
     }
 }
 
+// The trait spells out `+ Send`; `async fn` would hide that bound.
+#[allow(clippy::manual_async_fn)]
 impl<R: Resolver> Resolver for DomainDns<'_, R> {
     fn txt(&self, name: &str) -> impl Future<Output = Lookup<TxtRecord>> + Send {
         async move {
