@@ -167,7 +167,7 @@ where
             let txt = dns.txt(&sts_name).await;
             let fetch = match &txt {
                 Lookup::Records(r) => match mta_sts::select_txt(r) {
-                    Ok(rec) => Some(ctx.fetcher.fetch(&domain, &rec.id).await),
+                    Ok(rec) => Some(ctx.fetcher.fetch_via(&dns, &domain, &rec.id).await),
                     Err(_) => None,
                 },
                 _ => None,

@@ -222,12 +222,25 @@ impl<D: Resolver + Send + Sync + 'static> MtaStsFetcher<D> {
     /// Fetches the policy of `domain` published under `policy_id` (the
     /// `id=` of its `_mta-sts` record), at most once per (host, id) per run.
     pub async fn fetch(&self, domain: &str, policy_id: &str) -> PolicyFetch {
+        self.fetch_via(self.dns.as_ref(), domain, policy_id).await
+    }
+
+    /// As [`fetch`](Self::fetch), resolving the Policy Host through `dns`
+    /// first (the crawl passes the domain's counting resolver, so the
+    /// address queries count in `dns_queries`; the connector's own lookup
+    /// is then a cache hit).
+    pub async fn fetch_via<Q: Resolver>(
+        &self,
+        dns: &Q,
+        domain: &str,
+        policy_id: &str,
+    ) -> PolicyFetch {
         let host = format!(
             "mta-sts.{}",
             domain.trim_end_matches('.').to_ascii_lowercase()
         );
         let Some(memo) = &self.memo else {
-            return self.fetch_uncached(&host).await;
+            return self.fetch_uncached(dns, &host).await;
         };
         let key = (host, policy_id.to_string());
         match memo.get_value_or_guard_async(&key).await {
@@ -236,19 +249,20 @@ impl<D: Resolver + Send + Sync + 'static> MtaStsFetcher<D> {
                 outcome
             }
             Err(guard) => {
-                let outcome = self.fetch_uncached(&key.0).await;
+                let outcome = self.fetch_uncached(dns, &key.0).await;
                 let _ = guard.insert(outcome.clone());
                 outcome
             }
         }
     }
 
-    /// One fetch of `https://<host>/.well-known/mta-sts.txt`, polite and bounded.
-    pub async fn fetch_uncached(&self, host: &str) -> PolicyFetch {
+    /// One fetch of `https://<host>/.well-known/mta-sts.txt`, polite and
+    /// bounded, the host's addresses looked up through `dns` first.
+    pub async fn fetch_uncached<Q: Resolver>(&self, dns: &Q, host: &str) -> PolicyFetch {
         // Resolved first so a host without address costs no permit, and so
         // the per-address semaphore can be chosen; the connector's own
         // lookup is then answered by the crawl's cache.
-        let addrs = addresses(self.dns.as_ref(), host, self.port).await;
+        let addrs = addresses(dns, host, self.port).await;
         let Some(first) = addrs.first().map(SocketAddr::ip) else {
             return PolicyFetch::NoAddress;
         };

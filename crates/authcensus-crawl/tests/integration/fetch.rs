@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use authcensus_crawl::{CrawlContext, MtaStsFetcher, crawl_domain};
-use authcensus_records::dns::{MemoryResolver, TxtRecord};
+use authcensus_records::dns::{MemoryResolver, RecordType, TxtRecord};
 use authcensus_records::mta_sts::{
     FetchFailure, FetchProblem, PolicyFetch, TlsFailure, assess_fetch,
 };
@@ -206,6 +206,16 @@ async fn postfix_mta_sts_resolver_scenarios_end_to_end() {
         );
         passed += 1;
     }
+    // The Policy Host's address was asked once per fetched host: the fetch's
+    // own lookup (counted in the row) and the connector's (a cache hit).
+    let log = ctx.resolver.inner().query_log();
+    let a_queries = |d: &str| {
+        log.iter()
+            .filter(|(n, t)| *n == format!("mta-sts.{d}") && *t == RecordType::A)
+            .count()
+    };
+    assert_eq!(a_queries("good.loc"), 1);
+    assert_eq!(a_queries("no-record.loc"), 0);
     println!("postfix-mta-sts-resolver scenarios: {passed}/17 passed");
     assert_eq!(passed, 17);
 }

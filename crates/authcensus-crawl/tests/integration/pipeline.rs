@@ -126,6 +126,15 @@ fn assert_one_row_per_domain(rows: &[authcensus_store::SnapshotRow], n: usize) {
     );
 }
 
+#[test]
+fn the_crawl_future_is_send() {
+    // The binary may spawn the crawl on a runtime: its future must be Send.
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let fut = run(dir.path(), std::iter::empty(), CancellationToken::new());
+    assert_send(&fut);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_domains_one_row_each() {
     let dir = tempfile::tempdir().unwrap();
