@@ -92,3 +92,51 @@ async fn capacity_bounds_the_cache_and_zero_disables_it() {
     assert_eq!(off.inner().query_count(), 2);
     assert_eq!(off.stats().entries, 0);
 }
+
+/// A resolver that answers after a delay, so queries overlap.
+struct Slow(MemoryResolver);
+
+impl Resolver for Slow {
+    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.txt(name).await
+    }
+    async fn a(&self, name: &str) -> Lookup<std::net::Ipv4Addr> {
+        self.0.a(name).await
+    }
+    async fn aaaa(&self, name: &str) -> Lookup<std::net::Ipv6Addr> {
+        self.0.aaaa(name).await
+    }
+    async fn mx(&self, name: &str) -> Lookup<authcensus_records::dns::MxRecord> {
+        self.0.mx(name).await
+    }
+    async fn ptr(&self, ip: std::net::IpAddr) -> Lookup<String> {
+        self.0.ptr(ip).await
+    }
+    async fn ns(&self, name: &str) -> Lookup<String> {
+        self.0.ns(name).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_queries_are_coalesced() {
+    let mut m = MemoryResolver::new();
+    m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"))
+        .fail("down.example", RecordType::Txt, DnsFailure::Timeout);
+    let c = std::sync::Arc::new(CachingResolver::new(Slow(m), 16));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = std::sync::Arc::clone(&c);
+        tasks.push(tokio::spawn(async move { c.txt("_spf.google.com").await }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Lookup::Records(r) if r.len() == 1));
+    }
+    assert_eq!(c.inner().0.query_count(), 1);
+    assert_eq!((c.stats().hits, c.stats().misses), (7, 1));
+    // A failure is handed to nobody: each waiter asks again itself.
+    let (x, y) = tokio::join!(c.txt("down.example"), c.txt("down.example"));
+    assert_eq!(x, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(y, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(c.inner().0.query_count(), 3);
+}

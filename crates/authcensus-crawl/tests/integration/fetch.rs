@@ -169,6 +169,7 @@ async fn postfix_mta_sts_resolver_scenarios_end_to_end() {
                     location: None,
                     body: sc.body.clone().unwrap_or_default().into_bytes(),
                     hang: false,
+                    delay_ms: 0,
                 },
             );
         }
@@ -226,6 +227,10 @@ struct Rig {
 }
 
 async fn rig(sites: Vec<(&str, Site)>, timeout: Duration) -> Rig {
+    rig_with(sites, timeout, 2).await
+}
+
+async fn rig_with(sites: Vec<(&str, Site)>, timeout: Duration, per_host: usize) -> Rig {
     let mut dns = MemoryResolver::new();
     for (d, _) in &sites {
         dns.add_a(&format!("mta-sts.{d}"), Ipv4Addr::LOCALHOST);
@@ -234,6 +239,7 @@ async fn rig(sites: Vec<(&str, Site)>, timeout: Duration) -> Rig {
         TestServer::start(sites.into_iter().map(|(d, s)| (d.to_string(), s)).collect()).await;
     let mut settings = server.settings();
     settings.mta_sts_fetch_timeout = timeout;
+    settings.per_host_https_concurrency = per_host;
     let fetcher = MtaStsFetcher::new(Arc::new(dns), &settings).unwrap();
     Rig { server, fetcher }
 }
@@ -342,6 +348,46 @@ async fn policy_is_fetched_once_per_host_and_id() {
     assert_eq!(r.server.requests_for("shared.loc"), 2);
     let stats = r.fetcher.stats();
     assert_eq!((stats.requests, stats.shared), (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_to_one_address_are_limited() {
+    let delayed = || {
+        let mut s = Site::ok("text/plain", POLICY);
+        s.delay_ms = 600;
+        s
+    };
+    // Two Policy Hosts on one address (127.0.0.1): with a per-address limit
+    // of 1 the second fetch waits for the first.
+    let r = rig_with(
+        vec![("p1.loc", delayed()), ("p2.loc", delayed())],
+        Duration::from_secs(10),
+        1,
+    )
+    .await;
+    let start = Instant::now();
+    let (a, b) = tokio::join!(
+        r.fetcher.fetch("p1.loc", "1"),
+        r.fetcher.fetch("p2.loc", "1")
+    );
+    let serial = start.elapsed();
+    assert!(matches!(a, PolicyFetch::Response(ref x) if x.status == 200));
+    assert!(matches!(b, PolicyFetch::Response(ref x) if x.status == 200));
+    assert!(serial >= Duration::from_millis(1200), "{serial:?}");
+    // With a limit of 2 they overlap.
+    let r = rig_with(
+        vec![("p1.loc", delayed()), ("p2.loc", delayed())],
+        Duration::from_secs(10),
+        2,
+    )
+    .await;
+    let start = Instant::now();
+    let _ = tokio::join!(
+        r.fetcher.fetch("p1.loc", "1"),
+        r.fetcher.fetch("p2.loc", "1")
+    );
+    let parallel = start.elapsed();
+    assert!(parallel < Duration::from_millis(1200), "{parallel:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

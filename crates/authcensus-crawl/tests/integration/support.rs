@@ -37,6 +37,8 @@ pub struct Site {
     pub body: Vec<u8>,
     /// Accept the request and never answer.
     pub hang: bool,
+    /// Wait this long before answering.
+    pub delay_ms: u64,
 }
 
 impl Site {
@@ -48,6 +50,7 @@ impl Site {
             location: None,
             body: body.as_bytes().to_vec(),
             hang: false,
+            delay_ms: 0,
         }
     }
 }
@@ -181,6 +184,7 @@ impl TestServer {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                         return;
                     }
+                    tokio::time::sleep(Duration::from_millis(site.delay_ms)).await;
                     let mut resp = format!(
                         "HTTP/1.1 {} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n",
                         site.status,
