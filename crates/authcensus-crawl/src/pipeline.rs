@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::CacheStats;
 use crate::domain::{CrawlContext, base_row, crawl_domain};
 use crate::fetch::{FetchSetupError, FetchStats};
-use crate::settings::{CrawlSettings, CrawlTarget};
+use crate::settings::CrawlTarget;
 
 /// Where and under what name the snapshot is written, and the manifest
 /// fields the crawl does not know itself.
@@ -117,7 +117,9 @@ pub enum CrawlError {
     WriterGone,
 }
 
-/// Runs a crawl (see the module docs).
+/// Runs a crawl (see the module docs) with `ctx` (built by
+/// [`CrawlContext::new`] from the resolver, the PSL and the settings; keep a
+/// clone to read the resolver's own statistics afterwards).
 ///
 /// Opens the snapshot (resuming: targets whose domain a closed part already
 /// holds are skipped and counted), writes the manifest with `complete:
@@ -130,12 +132,10 @@ pub enum CrawlError {
 /// so the closed files hold every row produced.
 ///
 /// # Errors
-/// The snapshot could not be written, or the fetcher could not be set up.
+/// The snapshot could not be written.
 pub async fn crawl<R, O, I>(
     targets: I,
-    resolver: R,
-    org: O,
-    settings: CrawlSettings,
+    ctx: CrawlContext<R, O>,
     run: RunConfig,
     progress: Arc<Progress>,
     cancel: CancellationToken,
@@ -145,9 +145,8 @@ where
     O: OrgDomain + Send + Sync + 'static,
     I: Iterator<Item = CrawlTarget> + Send,
 {
-    let limits = settings.manifest_limits();
-    let concurrency = settings.concurrency.max(1);
-    let ctx = CrawlContext::new(resolver, org, settings)?;
+    let limits = ctx.settings.manifest_limits();
+    let concurrency = ctx.settings.concurrency.max(1);
 
     let (writer, resume) =
         SnapshotWriter::open(&run.out_dir, &run.snapshot_id, run.writer.clone())?;
@@ -195,8 +194,14 @@ where
         })
         .buffer_unordered(concurrency);
     let mut writer_alive = true;
+    let mut by_status = [0u64; 3];
     while let Some(row) = rows.next().await {
         progress.count(&row.domain_status);
+        by_status[match row.domain_status.as_str() {
+            "ok" => 0,
+            "nxdomain" => 1,
+            _ => 2,
+        }] += 1;
         if tx.send(row).await.is_err() {
             writer_alive = false;
             break;
@@ -215,9 +220,9 @@ where
     manifest.write(&dir)?;
 
     Ok(CrawlSummary {
-        ok: progress.ok.load(Ordering::Relaxed),
-        nxdomain: progress.nxdomain.load(Ordering::Relaxed),
-        error: progress.error.load(Ordering::Relaxed),
+        ok: by_status[0],
+        nxdomain: by_status[1],
+        error: by_status[2],
         skipped_resume: skipped.load(Ordering::Relaxed),
         rows_written: parts.iter().map(|p| p.rows).sum(),
         parts_written: parts.len() as u64,

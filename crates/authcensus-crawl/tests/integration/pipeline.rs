@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use authcensus_crawl::{
-    CancellationToken, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig, crawl,
+    CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
+    crawl,
 };
 use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
 use authcensus_store::{Manifest, WriterOptions};
@@ -81,27 +82,43 @@ fn run_config(out: &Path) -> RunConfig {
     }
 }
 
-async fn run(
-    out: &Path,
-    targets: impl Iterator<Item = CrawlTarget> + Send,
-    cancel: CancellationToken,
-) -> CrawlSummary {
+fn context() -> CrawlContext<MemoryResolver, Org> {
     let settings = CrawlSettings {
         concurrency: 16,
         system_roots: false,
         ..CrawlSettings::default()
     };
-    crawl(
-        targets,
-        universe(),
-        org as Org,
-        settings,
-        run_config(out),
-        Arc::new(Progress::default()),
-        cancel,
-    )
-    .await
-    .unwrap()
+    CrawlContext::new(universe(), org as Org, settings).unwrap()
+}
+
+async fn run_with(
+    ctx: CrawlContext<MemoryResolver, Org>,
+    out: &Path,
+    targets: impl Iterator<Item = CrawlTarget> + Send,
+    cancel: CancellationToken,
+) -> CrawlSummary {
+    let progress = Arc::new(Progress::default());
+    let summary = crawl(targets, ctx, run_config(out), Arc::clone(&progress), cancel)
+        .await
+        .unwrap();
+    // The counters the binary polls agree with the summary.
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(load(&progress.ok), summary.ok);
+    assert_eq!(
+        load(&progress.done),
+        summary.ok + summary.nxdomain + summary.error
+    );
+    assert_eq!(load(&progress.skipped), summary.skipped_resume);
+    assert_eq!(load(&progress.rows_written), summary.rows_written);
+    summary
+}
+
+async fn run(
+    out: &Path,
+    targets: impl Iterator<Item = CrawlTarget> + Send,
+    cancel: CancellationToken,
+) -> CrawlSummary {
+    run_with(context(), out, targets, cancel).await
 }
 
 fn snapshot_dir(out: &Path) -> std::path::PathBuf {
