@@ -7,15 +7,16 @@
 //! including negative ones (NXDOMAIN, NODATA); failures (timeout, SERVFAIL)
 //! are not, so a later domain tries again. Concurrent identical queries are
 //! coalesced: the first caller queries, the others wait for its answer
-//! (quick_cache placeholders), and when it fails they query themselves.
+//! (a failure included: they asked at the same moment).
 //!
 //! The cache is a bounded CLOCK-Pro cache (quick_cache) of at most
 //! `capacity` entries; nothing is kept beyond that. There is no TTL: a run
 //! is a snapshot, and an answer stays valid for the run.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
 
@@ -43,6 +44,11 @@ impl Answer {
 
 type Key = (RecordType, String);
 
+/// The cache key: names compare lowercase without a trailing dot.
+fn key(rtype: RecordType, name: &str) -> Key {
+    (rtype, name.trim_end_matches('.').to_ascii_lowercase())
+}
+
 /// Hit and miss counts of a [`CachingResolver`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CacheStats {
@@ -60,6 +66,9 @@ pub struct CacheStats {
 pub struct CachingResolver<R> {
     inner: R,
     cache: Option<quick_cache::sync::Cache<Key, Answer>>,
+    /// Queries being answered now (removed when answered): bounded by the
+    /// number of concurrent queries.
+    in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Answer>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -71,6 +80,7 @@ impl<R: Resolver> CachingResolver<R> {
         CachingResolver {
             inner,
             cache: (capacity > 0).then(|| quick_cache::sync::Cache::new(capacity)),
+            in_flight: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -92,6 +102,12 @@ impl<R: Resolver> CachingResolver<R> {
 
     /// Looks `key` up in the cache or through `query`, adding 1 to `sent`
     /// when the inner resolver was asked.
+    ///
+    /// Concurrent identical queries share one in-flight cell: the first
+    /// caller runs the query, the others wait for its answer, failures
+    /// included (a failure is shared with the callers that were already
+    /// waiting, never stored: the next caller asks again). Waiting never
+    /// serialises retries of a failing name behind each other.
     async fn lookup<F, Fut>(&self, key: Key, sent: Option<&AtomicU32>, query: F) -> Answer
     where
         F: FnOnce() -> Fut,
@@ -107,22 +123,41 @@ impl<R: Resolver> CachingResolver<R> {
             count();
             return query().await;
         };
-        match cache.get_value_or_guard_async(&key).await {
-            Ok(answer) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                answer
-            }
-            Err(guard) => {
-                count();
-                let answer = query().await;
-                if !answer.is_failure() {
-                    let _ = guard.insert(answer.clone());
-                }
-                // A failure drops the guard: waiters query again themselves.
-                answer
-            }
+        if let Some(answer) = cache.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return answer;
         }
+        let cell = match self.in_flight.lock() {
+            Ok(mut map) => Arc::clone(map.entry(key.clone()).or_default()),
+            Err(_) => Arc::new(tokio::sync::OnceCell::new()),
+        };
+        let ran = AtomicBool::new(false);
+        let answer = cell
+            .get_or_init(|| {
+                ran.store(true, Ordering::Relaxed);
+                count();
+                query()
+            })
+            .await
+            .clone();
+        if ran.load(Ordering::Relaxed) {
+            if !answer.is_failure() {
+                cache.insert(key.clone(), answer.clone());
+            }
+            if let Ok(mut map) = self.in_flight.lock()
+                && map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell))
+            {
+                map.remove(&key);
+            }
+        } else {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
     }
+
+    // In the `*_counted` methods the key's record type fixes the answer's
+    // variant; the `_` arms cannot be reached and would re-query rather than
+    // panic.
 
     /// TXT with per-domain query counting.
     pub(crate) async fn txt_counted(
@@ -130,7 +165,7 @@ impl<R: Resolver> CachingResolver<R> {
         name: &str,
         sent: Option<&AtomicU32>,
     ) -> Lookup<TxtRecord> {
-        let key = (RecordType::Txt, name.to_string());
+        let key = key(RecordType::Txt, name);
         match self
             .lookup(key, sent, || async {
                 Answer::Txt(self.inner.txt(name).await)
@@ -143,7 +178,7 @@ impl<R: Resolver> CachingResolver<R> {
     }
 
     pub(crate) async fn a_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<Ipv4Addr> {
-        let key = (RecordType::A, name.to_string());
+        let key = key(RecordType::A, name);
         match self
             .lookup(key, sent, || async { Answer::A(self.inner.a(name).await) })
             .await
@@ -158,7 +193,7 @@ impl<R: Resolver> CachingResolver<R> {
         name: &str,
         sent: Option<&AtomicU32>,
     ) -> Lookup<Ipv6Addr> {
-        let key = (RecordType::Aaaa, name.to_string());
+        let key = key(RecordType::Aaaa, name);
         match self
             .lookup(key, sent, || async {
                 Answer::Aaaa(self.inner.aaaa(name).await)
@@ -175,7 +210,7 @@ impl<R: Resolver> CachingResolver<R> {
         name: &str,
         sent: Option<&AtomicU32>,
     ) -> Lookup<MxRecord> {
-        let key = (RecordType::Mx, name.to_string());
+        let key = key(RecordType::Mx, name);
         match self
             .lookup(key, sent, || async {
                 Answer::Mx(self.inner.mx(name).await)
@@ -188,7 +223,7 @@ impl<R: Resolver> CachingResolver<R> {
     }
 
     pub(crate) async fn ptr_counted(&self, ip: IpAddr, sent: Option<&AtomicU32>) -> Lookup<String> {
-        let key = (RecordType::Ptr, reverse_name(ip));
+        let key = key(RecordType::Ptr, &reverse_name(ip));
         match self
             .lookup(key, sent, || async {
                 Answer::Names(self.inner.ptr(ip).await)
@@ -201,7 +236,7 @@ impl<R: Resolver> CachingResolver<R> {
     }
 
     pub(crate) async fn ns_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<String> {
-        let key = (RecordType::Ns, name.to_string());
+        let key = key(RecordType::Ns, name);
         match self
             .lookup(key, sent, || async {
                 Answer::Names(self.inner.ns(name).await)

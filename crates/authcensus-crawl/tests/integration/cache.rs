@@ -134,9 +134,15 @@ async fn concurrent_identical_queries_are_coalesced() {
     }
     assert_eq!(c.inner().0.query_count(), 1);
     assert_eq!((c.stats().hits, c.stats().misses), (7, 1));
-    // A failure is handed to nobody: each waiter asks again itself.
+    // A failure is shared with the callers already waiting for it (no
+    // retry storm, no queue of timeouts) but not stored: later callers ask again.
     let (x, y) = tokio::join!(c.txt("down.example"), c.txt("down.example"));
     assert_eq!(x, Lookup::Failed(DnsFailure::Timeout));
     assert_eq!(y, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(c.inner().0.query_count(), 2);
+    assert_eq!(
+        c.txt("down.example").await,
+        Lookup::Failed(DnsFailure::Timeout)
+    );
     assert_eq!(c.inner().0.query_count(), 3);
 }
