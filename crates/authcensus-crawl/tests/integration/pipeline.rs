@@ -258,3 +258,39 @@ async fn cancellation_leaves_an_incomplete_resumable_snapshot() {
     assert_eq!(m.runs, 2);
     assert_eq!(m.domain_status_counts, expected_counts(0..N));
 }
+
+/// An organisational-domain oracle that panics on one name: a bug in one
+/// domain's processing must cost that domain its data, not the crawl.
+fn panicky_org(name: &str) -> Option<String> {
+    if name == "d005.example" {
+        panic!("simulated bug while processing {name}");
+    }
+    org(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_domain_still_gets_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = CrawlSettings {
+        concurrency: 4,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    let ctx = CrawlContext::new(universe(), panicky_org as Org, settings).unwrap();
+    let summary = run_with(
+        ctx,
+        dir.path(),
+        (0..20).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    let rows = read_back(dir.path());
+    assert_eq!(rows.len(), 20);
+    let row = rows.iter().find(|r| r.domain == "d005.example").unwrap();
+    assert_eq!(row.domain_status, "error");
+    assert_eq!(row.input_source, "test");
+    assert_eq!(row.spf_status, "temperror");
+    let ok = rows.iter().filter(|r| r.domain_status == "ok").count() as u64;
+    assert_eq!(ok, summary.ok);
+}
