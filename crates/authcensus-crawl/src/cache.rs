@@ -9,8 +9,9 @@
 //! coalesced: the first caller queries, the others wait for its answer
 //! (a failure included: they asked at the same moment).
 //!
-//! The cache is a bounded CLOCK-Pro cache (quick_cache) of at most
-//! `capacity` entries; nothing is kept beyond that. There is no TTL: a run
+//! The cache is a bounded CLOCK-Pro cache (quick_cache) weighed in bytes
+//! (approximate sizes of names and records): hostile answers cannot grow it
+//! past its capacity. There is no TTL: a run
 //! is a snapshot, and an answer stays valid for the run.
 
 use std::collections::HashMap;
@@ -30,7 +31,27 @@ enum Answer {
     Names(Lookup<String>),
 }
 
+fn records_bytes<T>(l: &Lookup<T>, size: impl Fn(&T) -> usize) -> usize {
+    match l {
+        Lookup::Records(v) => v.iter().map(size).sum(),
+        _ => 0,
+    }
+}
+
 impl Answer {
+    /// Approximate heap and inline bytes of the answer.
+    fn bytes(&self) -> usize {
+        match self {
+            Answer::Txt(l) => records_bytes(l, |t| {
+                24 + t.strings.iter().map(|s| s.len() + 24).sum::<usize>()
+            }),
+            Answer::A(l) => records_bytes(l, |_| 4),
+            Answer::Aaaa(l) => records_bytes(l, |_| 16),
+            Answer::Mx(l) => records_bytes(l, |m| m.exchange.len() + 32),
+            Answer::Names(l) => records_bytes(l, |n| n.len() + 24),
+        }
+    }
+
     fn is_failure(&self) -> bool {
         match self {
             Answer::Txt(l) => matches!(l, Lookup::Failed(_)),
@@ -43,6 +64,16 @@ impl Answer {
 }
 
 type Key = (RecordType, String);
+
+/// Weighs a cache entry by its approximate size in bytes.
+#[derive(Debug, Clone, Copy)]
+struct AnswerWeight;
+
+impl quick_cache::Weighter<Key, Answer> for AnswerWeight {
+    fn weight(&self, key: &Key, val: &Answer) -> u64 {
+        (key.1.len() + 96 + val.bytes()) as u64
+    }
+}
 
 /// The cache key: names compare lowercase without a trailing dot.
 fn key(rtype: RecordType, name: &str) -> Key {
@@ -58,6 +89,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Entries held now.
     pub entries: u64,
+    /// Their approximate weight in bytes.
+    pub bytes: u64,
 }
 
 /// A [`Resolver`] that caches the answers of an inner resolver (see the
@@ -65,7 +98,7 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub struct CachingResolver<R> {
     inner: R,
-    cache: Option<quick_cache::sync::Cache<Key, Answer>>,
+    cache: Option<quick_cache::sync::Cache<Key, Answer, AnswerWeight>>,
     /// Queries being answered now (removed when answered): bounded by the
     /// number of concurrent queries.
     in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Answer>>>>,
@@ -74,12 +107,17 @@ pub struct CachingResolver<R> {
 }
 
 impl<R: Resolver> CachingResolver<R> {
-    /// Wraps `inner` with a cache of at most `capacity` answers (0: no cache,
-    /// every query goes to `inner`).
-    pub fn new(inner: R, capacity: usize) -> Self {
+    /// Wraps `inner` with a cache of at most about `capacity_bytes` of
+    /// answers (0: no cache, every query goes to `inner`).
+    pub fn new(inner: R, capacity_bytes: u64) -> Self {
+        let items = usize::try_from(capacity_bytes / 256)
+            .unwrap_or(1 << 24)
+            .max(1);
         CachingResolver {
             inner,
-            cache: (capacity > 0).then(|| quick_cache::sync::Cache::new(capacity)),
+            cache: (capacity_bytes > 0).then(|| {
+                quick_cache::sync::Cache::with_weighter(items, capacity_bytes, AnswerWeight)
+            }),
             in_flight: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -97,6 +135,7 @@ impl<R: Resolver> CachingResolver<R> {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries: self.cache.as_ref().map_or(0, |c| c.len() as u64),
+            bytes: self.cache.as_ref().map_or(0, |c| c.weight()),
         }
     }
 

@@ -49,7 +49,7 @@ where
     O: OrgDomain + Send + Sync + 'static,
 {
     /// Builds the context: wraps `resolver` in a cache of
-    /// `settings.cache_capacity` answers and sets up the fetcher.
+    /// `settings.dns_cache_bytes` of answers and sets up the fetcher.
     ///
     /// # Errors
     /// The fetcher could not be set up (unreadable `--ca-file`, TLS setup).
@@ -58,7 +58,7 @@ where
         org: O,
         settings: CrawlSettings,
     ) -> Result<Self, crate::fetch::FetchSetupError> {
-        let resolver = Arc::new(CachingResolver::new(resolver, settings.cache_capacity));
+        let resolver = Arc::new(CachingResolver::new(resolver, settings.dns_cache_bytes));
         let fetcher = Arc::new(MtaStsFetcher::new(Arc::clone(&resolver), &settings)?);
         Ok(CrawlContext {
             resolver,

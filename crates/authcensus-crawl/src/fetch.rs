@@ -106,6 +106,24 @@ impl<D: Resolver + Send + Sync + 'static> reqwest::dns::Resolve for ViaResolver<
     }
 }
 
+/// Weighs a memoised fetch outcome by its approximate size in bytes.
+#[derive(Debug, Clone, Copy)]
+struct FetchWeight;
+
+impl quick_cache::Weighter<(String, String), PolicyFetch> for FetchWeight {
+    fn weight(&self, key: &(String, String), val: &PolicyFetch) -> u64 {
+        let body = match val {
+            PolicyFetch::Response(r) => {
+                r.body.len()
+                    + r.content_type.as_ref().map_or(0, String::len)
+                    + r.location.as_ref().map_or(0, String::len)
+            }
+            _ => 0,
+        };
+        (key.0.len() + key.1.len() + body + 128) as u64
+    }
+}
+
 /// Counters of a [`MtaStsFetcher`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FetchStats {
@@ -126,7 +144,7 @@ pub struct MtaStsFetcher<D> {
     global: Semaphore,
     per_addr_limit: usize,
     per_addr: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
-    memo: Option<quick_cache::sync::Cache<(String, String), PolicyFetch>>,
+    memo: Option<quick_cache::sync::Cache<(String, String), PolicyFetch, FetchWeight>>,
     requests: AtomicU64,
     shared: AtomicU64,
 }
@@ -204,8 +222,14 @@ impl<D: Resolver + Send + Sync + 'static> MtaStsFetcher<D> {
             global: Semaphore::new(settings.https_concurrency.max(1)),
             per_addr_limit: settings.per_host_https_concurrency.max(1),
             per_addr: Mutex::new(HashMap::new()),
-            memo: (settings.fetch_memo_capacity > 0)
-                .then(|| quick_cache::sync::Cache::new(settings.fetch_memo_capacity)),
+            memo: (settings.fetch_memo_bytes > 0).then(|| {
+                let items = usize::try_from(settings.fetch_memo_bytes / 1024).unwrap_or(1 << 20);
+                quick_cache::sync::Cache::with_weighter(
+                    items.max(1),
+                    settings.fetch_memo_bytes,
+                    FetchWeight,
+                )
+            }),
             requests: AtomicU64::new(0),
             shared: AtomicU64::new(0),
         })

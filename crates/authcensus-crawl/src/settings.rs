@@ -72,10 +72,12 @@ pub struct CrawlSettings {
     pub https_concurrency: usize,
     /// MTA-STS fetches in flight at once per Policy Host address (default 2).
     pub per_host_https_concurrency: usize,
-    /// Entries in the shared DNS answer cache (default 200,000; 0 disables it).
-    pub cache_capacity: usize,
-    /// Entries in the "policy fetched once per (host, id)" map (default 100,000).
-    pub fetch_memo_capacity: usize,
+    /// Bytes of answers kept in the shared DNS cache (approximate, default
+    /// 128 MiB; 0 disables the cache).
+    pub dns_cache_bytes: u64,
+    /// Bytes of outcomes kept in the "policy fetched once per (host, id)"
+    /// map (approximate, bodies included; default 16 MiB; 0 disables it).
+    pub fetch_memo_bytes: u64,
     /// Extra trust anchors (PEM) added to the system roots (`--ca-file`).
     pub ca_file: Option<PathBuf>,
     /// Load the operating system's trust anchors (default true; tests turn it off).
@@ -101,8 +103,8 @@ impl Default for CrawlSettings {
             https_port: 443,
             https_concurrency: 64,
             per_host_https_concurrency: 2,
-            cache_capacity: 200_000,
-            fetch_memo_capacity: 100_000,
+            dns_cache_bytes: 128 << 20,
+            fetch_memo_bytes: 16 << 20,
             ca_file: None,
             system_roots: true,
             bimi_selector: String::from("default"),

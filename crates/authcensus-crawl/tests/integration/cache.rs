@@ -57,7 +57,7 @@ async fn negative_answers_cached_failures_not() {
     let mut m = MemoryResolver::new();
     m.add_name("nodata.example")
         .fail("down.example", RecordType::Txt, DnsFailure::ServFail);
-    let c = CachingResolver::new(m, 16);
+    let c = CachingResolver::new(m, 1 << 16);
     for _ in 0..3 {
         assert_eq!(c.txt("missing.example").await, Lookup::NxDomain);
         assert_eq!(c.txt("nodata.example").await, Lookup::NoData);
@@ -81,11 +81,14 @@ async fn capacity_bounds_the_cache_and_zero_disables_it() {
     for i in 0..500 {
         m.add_txt(&format!("n{i}.example"), TxtRecord::single("x"));
     }
-    let c = CachingResolver::new(m, 50);
+    // Each entry weighs about 110 bytes (name, overhead, one 1-byte string).
+    let c = CachingResolver::new(m, 5_000);
     for i in 0..500 {
         let _ = c.txt(&format!("n{i}.example")).await;
     }
-    assert!(c.stats().entries <= 60, "{:?}", c.stats());
+    let entries = c.stats().entries;
+    assert!(entries > 0 && entries <= 50, "{:?}", c.stats());
+    assert!(c.stats().bytes <= 5_000, "{:?}", c.stats());
     let off = CachingResolver::new(MemoryResolver::new(), 0);
     let _ = off.txt("x.example").await;
     let _ = off.txt("x.example").await;
@@ -123,7 +126,7 @@ async fn concurrent_identical_queries_are_coalesced() {
     let mut m = MemoryResolver::new();
     m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"))
         .fail("down.example", RecordType::Txt, DnsFailure::Timeout);
-    let c = std::sync::Arc::new(CachingResolver::new(Slow(m), 16));
+    let c = std::sync::Arc::new(CachingResolver::new(Slow(m), 1 << 16));
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let c = std::sync::Arc::clone(&c);
