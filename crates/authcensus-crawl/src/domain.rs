@@ -5,6 +5,27 @@
 //! policy fetch is a value in the row. The lookups run in two stages: the
 //! domain's own TXT and MX (they decide `domain_status` and whether the domain
 //! exists, which DMARC `np=` needs), then everything else concurrently.
+//!
+//! Column choices the schema leaves open:
+//! - `dns_queries` counts the queries this domain caused to be sent (cache
+//!   misses), including the Policy Host's address lookup; answers served by
+//!   the shared cache or shared with a concurrent identical query are free.
+//! - `spf_dns_lookups` / `spf_void_lookups` are set when an SPF record was
+//!   found at the domain, null otherwise.
+//! - `dmarc_policy`, `dmarc_subdomain_policy`, `dmarc_nonexistent_policy`,
+//!   `dmarc_pct`, `dmarc_rua`, `dmarc_ruf` come from the applied record when
+//!   one was parsed (even an unusable one); `dmarc_pct` reports the `pct=`
+//!   value although RFC 9989 makes it historic (100 when absent).
+//! - `dmarc_source` may also be `public_suffix` (RFC 9989 §4.10.1, third
+//!   preference: a `psd=y` record).
+//! - `dmarc_errors`: codes of the applied record's findings of severity
+//!   error or warning, then the discovery notes (`multiple_records`, ...).
+//! - `mta_sts_fetch_error`: the fetch failure code for `policy_fetch_failed`,
+//!   the policy parse error code for `invalid_policy`, null otherwise.
+//! - `mta_sts_mx_mismatch`: a policy without mx patterns (mode `none`)
+//!   covers no MX host, so it is true whenever the domain has MX hosts.
+//! - `ns_hosts` are those of the registrable domain (else the PSL
+//!   organisational domain, else the domain itself).
 
 use std::sync::Arc;
 

@@ -14,7 +14,10 @@
 //!   AAAA when there is no A), never the system resolver.
 //!
 //! The outcome is the records crate's [`PolicyFetch`]; judging it (status
-//! 200, `text/plain`, size, syntax) is `mta_sts::assess_fetch`'s job.
+//! 200, `text/plain`, size, syntax) is `mta_sts::assess_fetch`'s job. A
+//! Policy Host whose address lookups fail (rather than return nothing) is
+//! also reported as [`PolicyFetch::NoAddress`]: the enum has no DNS-failure
+//! variant, and either way no connection could be attempted.
 //!
 //! Politeness: a global semaphore bounds fetches in flight, a per-address
 //! semaphore bounds fetches to one Policy Host address (many domains CNAME
