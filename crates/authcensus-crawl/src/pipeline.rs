@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use authcensus_records::dmarc::OrgDomain;
 use authcensus_records::dns::Resolver;
@@ -164,9 +164,17 @@ where
     });
 
     let skipped = AtomicU64::new(0);
-    let cancel_in = cancel.clone();
+    // Set when the cancellation cut the input short (not when it fired
+    // after the last target was taken: that run is complete).
+    let cut = AtomicBool::new(false);
     let todo = targets
-        .take_while(move |_| !cancel_in.is_cancelled())
+        .take_while(|_| {
+            let stop = cancel.is_cancelled();
+            if stop {
+                cut.store(true, Ordering::Relaxed);
+            }
+            !stop
+        })
         .filter(|t| {
             let seen = done.contains(&t.domain);
             if seen {
@@ -209,7 +217,7 @@ where
     }
     drop(rows);
     drop(tx);
-    let cancelled = cancel.is_cancelled();
+    let cancelled = cut.load(Ordering::Relaxed);
     let outcome = writer_task.await.map_err(|_| CrawlError::WriterGone)?;
     let (mut manifest, parts) = outcome?;
     if !writer_alive {

@@ -294,3 +294,23 @@ async fn a_panicking_domain_still_gets_a_row() {
     let ok = rows.iter().filter(|r| r.domain_status == "ok").count() as u64;
     assert_eq!(ok, summary.ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_after_the_last_target_keeps_the_run_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    // The signal arrives when the input is exhausted, with domains in flight.
+    let targets = (0..30)
+        .map(|i| target(&name(i)))
+        .chain(std::iter::from_fn(move || {
+            trigger.cancel();
+            None
+        }));
+    let summary = run(dir.path(), targets, cancel.clone()).await;
+    assert!(cancel.is_cancelled());
+    assert!(!summary.cancelled && summary.complete);
+    assert_eq!(read_back(dir.path()).len(), 30);
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert!(m.complete);
+}
