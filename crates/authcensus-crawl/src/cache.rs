@@ -1,0 +1,392 @@
+//! A bounded DNS answer cache shared by the whole crawl, and the per-domain
+//! query counter.
+//!
+//! Popular SPF includes (`_spf.google.com`, `spf.protection.outlook.com`) are
+//! named by millions of domains: [`CachingResolver`] resolves each
+//! (name, type) once per run while it stays in the cache. Answers are cached
+//! including negative ones (NXDOMAIN, NODATA); failures (timeout, SERVFAIL)
+//! are not, so a later domain tries again. Concurrent identical queries are
+//! coalesced: the first caller queries, the others wait for its answer
+//! (a failure included: they asked at the same moment).
+//!
+//! The cache is a bounded CLOCK-Pro cache (quick_cache) weighed in bytes
+//! (approximate sizes of names and records): hostile answers cannot grow it
+//! past its capacity. There is no TTL: a run
+//! is a snapshot, and an answer stays valid for the run.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
+
+/// A cached answer of any type.
+#[derive(Debug, Clone)]
+enum Answer {
+    Txt(Lookup<TxtRecord>),
+    A(Lookup<Ipv4Addr>),
+    Aaaa(Lookup<Ipv6Addr>),
+    Mx(Lookup<MxRecord>),
+    Names(Lookup<String>),
+}
+
+fn records_bytes<T>(l: &Lookup<T>, size: impl Fn(&T) -> usize) -> usize {
+    match l {
+        Lookup::Records(v) => v.iter().map(size).sum(),
+        _ => 0,
+    }
+}
+
+impl Answer {
+    /// Approximate heap and inline bytes of the answer.
+    fn bytes(&self) -> usize {
+        match self {
+            Answer::Txt(l) => records_bytes(l, |t| {
+                24 + t.strings.iter().map(|s| s.len() + 24).sum::<usize>()
+            }),
+            Answer::A(l) => records_bytes(l, |_| 4),
+            Answer::Aaaa(l) => records_bytes(l, |_| 16),
+            Answer::Mx(l) => records_bytes(l, |m| m.exchange.len() + 32),
+            Answer::Names(l) => records_bytes(l, |n| n.len() + 24),
+        }
+    }
+
+    fn is_failure(&self) -> bool {
+        match self {
+            Answer::Txt(l) => matches!(l, Lookup::Failed(_)),
+            Answer::A(l) => matches!(l, Lookup::Failed(_)),
+            Answer::Aaaa(l) => matches!(l, Lookup::Failed(_)),
+            Answer::Mx(l) => matches!(l, Lookup::Failed(_)),
+            Answer::Names(l) => matches!(l, Lookup::Failed(_)),
+        }
+    }
+}
+
+type Key = (RecordType, String);
+
+/// Weighs a cache entry by its approximate size in bytes.
+#[derive(Debug, Clone, Copy)]
+struct AnswerWeight;
+
+impl quick_cache::Weighter<Key, Answer> for AnswerWeight {
+    fn weight(&self, key: &Key, val: &Answer) -> u64 {
+        (key.1.len() + 96 + val.bytes()) as u64
+    }
+}
+
+/// The cache key: names compare lowercase without a trailing dot.
+fn key(rtype: RecordType, name: &str) -> Key {
+    (rtype, name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Hit and miss counts of a [`CachingResolver`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CacheStats {
+    /// Queries answered from the cache (including waits on a coalesced query).
+    pub hits: u64,
+    /// Queries sent to the inner resolver.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Their approximate weight in bytes.
+    pub bytes: u64,
+}
+
+/// A [`Resolver`] that caches the answers of an inner resolver (see the
+/// module docs).
+#[derive(Debug)]
+pub struct CachingResolver<R> {
+    inner: R,
+    cache: Option<quick_cache::sync::Cache<Key, Answer, AnswerWeight>>,
+    /// Queries being answered now (removed when answered): bounded by the
+    /// number of concurrent queries.
+    in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Answer>>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl<R: Resolver> CachingResolver<R> {
+    /// Wraps `inner` with a cache of at most about `capacity_bytes` of
+    /// answers (0: no cache, every query goes to `inner`).
+    pub fn new(inner: R, capacity_bytes: u64) -> Self {
+        let items = usize::try_from(capacity_bytes / 256)
+            .unwrap_or(1 << 24)
+            .max(1);
+        CachingResolver {
+            inner,
+            cache: (capacity_bytes > 0).then(|| {
+                quick_cache::sync::Cache::with_weighter(items, capacity_bytes, AnswerWeight)
+            }),
+            in_flight: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The inner resolver.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Hits, misses and entries so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.cache.as_ref().map_or(0, |c| c.len() as u64),
+            bytes: self.cache.as_ref().map_or(0, |c| c.weight()),
+        }
+    }
+
+    /// Looks `key` up in the cache or through `query`, adding 1 to `sent`
+    /// when the inner resolver was asked.
+    ///
+    /// Concurrent identical queries share one in-flight cell: the first
+    /// caller runs the query, the others wait for its answer, failures
+    /// included (a failure is shared with the callers that were already
+    /// waiting, never stored: the next caller asks again). Waiting never
+    /// serialises retries of a failing name behind each other.
+    async fn lookup<F, Fut>(&self, key: Key, sent: Option<&AtomicU32>, query: F) -> Answer
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Answer>,
+    {
+        let count = || {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            if let Some(s) = sent {
+                s.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let Some(cache) = &self.cache else {
+            count();
+            return query().await;
+        };
+        if let Some(answer) = cache.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return answer;
+        }
+        let cell = match self.in_flight.lock() {
+            Ok(mut map) => Arc::clone(map.entry(key.clone()).or_default()),
+            Err(_) => Arc::new(tokio::sync::OnceCell::new()),
+        };
+        let ran = AtomicBool::new(false);
+        let answer = cell
+            .get_or_init(|| {
+                ran.store(true, Ordering::Relaxed);
+                count();
+                query()
+            })
+            .await
+            .clone();
+        if ran.load(Ordering::Relaxed) {
+            if !answer.is_failure() {
+                cache.insert(key.clone(), answer.clone());
+            }
+            if let Ok(mut map) = self.in_flight.lock()
+                && map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell))
+            {
+                map.remove(&key);
+            }
+        } else {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    // In the `*_counted` methods the key's record type fixes the answer's
+    // variant; the `_` arms cannot be reached and would re-query rather than
+    // panic.
+
+    /// TXT with per-domain query counting.
+    pub(crate) async fn txt_counted(
+        &self,
+        name: &str,
+        sent: Option<&AtomicU32>,
+    ) -> Lookup<TxtRecord> {
+        let key = key(RecordType::Txt, name);
+        match self
+            .lookup(key, sent, || async {
+                Answer::Txt(self.inner.txt(name).await)
+            })
+            .await
+        {
+            Answer::Txt(l) => l,
+            _ => self.inner.txt(name).await,
+        }
+    }
+
+    pub(crate) async fn a_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<Ipv4Addr> {
+        let key = key(RecordType::A, name);
+        match self
+            .lookup(key, sent, || async { Answer::A(self.inner.a(name).await) })
+            .await
+        {
+            Answer::A(l) => l,
+            _ => self.inner.a(name).await,
+        }
+    }
+
+    pub(crate) async fn aaaa_counted(
+        &self,
+        name: &str,
+        sent: Option<&AtomicU32>,
+    ) -> Lookup<Ipv6Addr> {
+        let key = key(RecordType::Aaaa, name);
+        match self
+            .lookup(key, sent, || async {
+                Answer::Aaaa(self.inner.aaaa(name).await)
+            })
+            .await
+        {
+            Answer::Aaaa(l) => l,
+            _ => self.inner.aaaa(name).await,
+        }
+    }
+
+    pub(crate) async fn mx_counted(
+        &self,
+        name: &str,
+        sent: Option<&AtomicU32>,
+    ) -> Lookup<MxRecord> {
+        let key = key(RecordType::Mx, name);
+        match self
+            .lookup(key, sent, || async {
+                Answer::Mx(self.inner.mx(name).await)
+            })
+            .await
+        {
+            Answer::Mx(l) => l,
+            _ => self.inner.mx(name).await,
+        }
+    }
+
+    pub(crate) async fn ptr_counted(&self, ip: IpAddr, sent: Option<&AtomicU32>) -> Lookup<String> {
+        let key = key(RecordType::Ptr, &reverse_name(ip));
+        match self
+            .lookup(key, sent, || async {
+                Answer::Names(self.inner.ptr(ip).await)
+            })
+            .await
+        {
+            Answer::Names(l) => l,
+            _ => self.inner.ptr(ip).await,
+        }
+    }
+
+    pub(crate) async fn ns_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<String> {
+        let key = key(RecordType::Ns, name);
+        match self
+            .lookup(key, sent, || async {
+                Answer::Names(self.inner.ns(name).await)
+            })
+            .await
+        {
+            Answer::Names(l) => l,
+            _ => self.inner.ns(name).await,
+        }
+    }
+}
+
+impl<R: Resolver> Resolver for CachingResolver<R> {
+    fn txt(&self, name: &str) -> impl Future<Output = Lookup<TxtRecord>> + Send {
+        self.txt_counted(name, None)
+    }
+    fn a(&self, name: &str) -> impl Future<Output = Lookup<Ipv4Addr>> + Send {
+        self.a_counted(name, None)
+    }
+    fn aaaa(&self, name: &str) -> impl Future<Output = Lookup<Ipv6Addr>> + Send {
+        self.aaaa_counted(name, None)
+    }
+    fn mx(&self, name: &str) -> impl Future<Output = Lookup<MxRecord>> + Send {
+        self.mx_counted(name, None)
+    }
+    fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send {
+        self.ptr_counted(ip, None)
+    }
+    fn ns(&self, name: &str) -> impl Future<Output = Lookup<String>> + Send {
+        self.ns_counted(name, None)
+    }
+}
+
+/// The resolver one domain's lookups go through: it counts the queries the
+/// shared cache had to send for this domain (`dns_queries`), and remembers
+/// the domain's own TXT and MX answers, failures included, so the SPF walk
+/// does not repeat a failed query the crawl already made.
+pub(crate) struct DomainDns<'a, R> {
+    cache: &'a CachingResolver<R>,
+    domain: &'a str,
+    sent: AtomicU32,
+    own_txt: Mutex<Option<Lookup<TxtRecord>>>,
+    own_mx: Mutex<Option<Lookup<MxRecord>>>,
+}
+
+impl<'a, R: Resolver> DomainDns<'a, R> {
+    pub(crate) fn new(cache: &'a CachingResolver<R>, domain: &'a str) -> Self {
+        DomainDns {
+            cache,
+            domain,
+            sent: AtomicU32::new(0),
+            own_txt: Mutex::new(None),
+            own_mx: Mutex::new(None),
+        }
+    }
+
+    /// Queries sent to the network for this domain so far.
+    pub(crate) fn sent(&self) -> u32 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn memo<T: Clone>(slot: &Mutex<Option<T>>) -> Option<T> {
+        slot.lock().ok().and_then(|g| g.clone())
+    }
+
+    fn remember<T>(slot: &Mutex<Option<T>>, value: T) {
+        if let Ok(mut g) = slot.lock() {
+            *g = Some(value);
+        }
+    }
+}
+
+// The trait spells out `+ Send`; `async fn` would hide that bound.
+#[allow(clippy::manual_async_fn)]
+impl<R: Resolver> Resolver for DomainDns<'_, R> {
+    fn txt(&self, name: &str) -> impl Future<Output = Lookup<TxtRecord>> + Send {
+        async move {
+            let own = name == self.domain;
+            if own && let Some(l) = Self::memo(&self.own_txt) {
+                return l;
+            }
+            let l = self.cache.txt_counted(name, Some(&self.sent)).await;
+            if own {
+                Self::remember(&self.own_txt, l.clone());
+            }
+            l
+        }
+    }
+    fn a(&self, name: &str) -> impl Future<Output = Lookup<Ipv4Addr>> + Send {
+        self.cache.a_counted(name, Some(&self.sent))
+    }
+    fn aaaa(&self, name: &str) -> impl Future<Output = Lookup<Ipv6Addr>> + Send {
+        self.cache.aaaa_counted(name, Some(&self.sent))
+    }
+    fn mx(&self, name: &str) -> impl Future<Output = Lookup<MxRecord>> + Send {
+        async move {
+            let own = name == self.domain;
+            if own && let Some(l) = Self::memo(&self.own_mx) {
+                return l;
+            }
+            let l = self.cache.mx_counted(name, Some(&self.sent)).await;
+            if own {
+                Self::remember(&self.own_mx, l.clone());
+            }
+            l
+        }
+    }
+    fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send {
+        self.cache.ptr_counted(ip, Some(&self.sent))
+    }
+    fn ns(&self, name: &str) -> impl Future<Output = Lookup<String>> + Send {
+        self.cache.ns_counted(name, Some(&self.sent))
+    }
+}

@@ -1,0 +1,334 @@
+//! One domain's survey: every lookup, every classification, one
+//! [`SnapshotRow`].
+//!
+//! [`crawl_domain`] never fails: a DNS failure, a broken record or a failed
+//! policy fetch is a value in the row. The lookups run in two stages: the
+//! domain's own TXT and MX (they decide `domain_status` and whether the domain
+//! exists, which DMARC `np=` needs), then everything else concurrently.
+//!
+//! Column choices the schema leaves open:
+//! - `dns_queries` counts the queries this domain caused to be sent (cache
+//!   misses), including the Policy Host's address lookup; answers served by
+//!   the shared cache or shared with a concurrent identical query are free.
+//! - `spf_dns_lookups` / `spf_void_lookups` are set when an SPF record was
+//!   found at the domain, null otherwise.
+//! - `dmarc_policy`, `dmarc_subdomain_policy`, `dmarc_nonexistent_policy`,
+//!   `dmarc_pct`, `dmarc_rua`, `dmarc_ruf` come from the applied record when
+//!   one was parsed (even an unusable one); `dmarc_pct` reports the `pct=`
+//!   value although RFC 9989 makes it historic (100 when absent).
+//! - `dmarc_source` may also be `public_suffix` (RFC 9989 §4.10.1, third
+//!   preference: a `psd=y` record).
+//! - `dmarc_errors`: codes of the applied record's findings of severity
+//!   error or warning, then the discovery notes (`multiple_records`, ...).
+//! - `mta_sts_fetch_error`: the fetch failure code for `policy_fetch_failed`,
+//!   the policy parse error code for `invalid_policy`, null otherwise.
+//! - `mta_sts_mx_mismatch`: a policy without mx patterns (mode `none`)
+//!   covers no MX host, so it is true whenever the domain has MX hosts.
+//! - `ns_hosts` are those of the registrable domain (else the PSL
+//!   organisational domain, else the domain itself).
+
+use std::sync::Arc;
+
+use authcensus_records::dmarc::{self, DiscoveryStatus, DmarcDiscovery, OrgDomain};
+use authcensus_records::dns::{Lookup, Resolver, TxtRecord};
+use authcensus_records::spf::{self, Qualifier, Selection};
+use authcensus_records::{bimi, mta_sts, mx, tlsrpt};
+use authcensus_store::SnapshotRow;
+
+use crate::cache::{CachingResolver, DomainDns};
+use crate::fetch::MtaStsFetcher;
+use crate::settings::{CrawlSettings, CrawlTarget};
+use crate::text::Bounded;
+
+/// What every domain of a crawl shares: the cached resolver, the
+/// organisational-domain oracle (the PSL), the policy fetcher and the settings.
+pub struct CrawlContext<R, O> {
+    /// The shared DNS cache over the crawl's resolver.
+    pub resolver: Arc<CachingResolver<R>>,
+    /// RFC 7489 §3.2 organisational domains (the binary passes the PSL).
+    pub org: Arc<O>,
+    /// The MTA-STS policy fetcher.
+    pub fetcher: Arc<MtaStsFetcher<CachingResolver<R>>>,
+    /// The settings.
+    pub settings: Arc<CrawlSettings>,
+}
+
+impl<R, O> Clone for CrawlContext<R, O> {
+    fn clone(&self) -> Self {
+        CrawlContext {
+            resolver: Arc::clone(&self.resolver),
+            org: Arc::clone(&self.org),
+            fetcher: Arc::clone(&self.fetcher),
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
+impl<R, O> CrawlContext<R, O>
+where
+    R: Resolver + Send + Sync + 'static,
+    O: OrgDomain + Send + Sync + 'static,
+{
+    /// Builds the context: wraps `resolver` in a cache of
+    /// `settings.dns_cache_bytes` of answers and sets up the fetcher.
+    ///
+    /// # Errors
+    /// The fetcher could not be set up (unreadable `--ca-file`, TLS setup).
+    pub fn new(
+        resolver: R,
+        org: O,
+        settings: CrawlSettings,
+    ) -> Result<Self, crate::fetch::FetchSetupError> {
+        let resolver = Arc::new(CachingResolver::new(resolver, settings.dns_cache_bytes));
+        let fetcher = Arc::new(MtaStsFetcher::new(Arc::clone(&resolver), &settings)?);
+        Ok(CrawlContext {
+            resolver,
+            org: Arc::new(org),
+            fetcher,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub(crate) fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The `spf_all` spelling of a qualifier.
+fn all_term(q: Qualifier) -> &'static str {
+    match q {
+        Qualifier::Fail => "-all",
+        Qualifier::SoftFail => "~all",
+        Qualifier::Neutral => "?all",
+        Qualifier::Pass => "+all",
+    }
+}
+
+/// `domain_status`: `nxdomain` if the domain's own TXT or MX lookup says
+/// NXDOMAIN, `error` if both failed after the resolver's retries, else `ok`.
+fn domain_status<A, B>(txt: &Lookup<A>, mx: &Lookup<B>) -> &'static str {
+    if matches!(txt, Lookup::NxDomain) || matches!(mx, Lookup::NxDomain) {
+        "nxdomain"
+    } else if matches!(txt, Lookup::Failed(_)) && matches!(mx, Lookup::Failed(_)) {
+        "error"
+    } else {
+        "ok"
+    }
+}
+
+/// A row with the identity columns and every status "not looked up":
+/// the base of every row, and on its own the row of a domain whose task
+/// died (which the crawl must still write, as `error`).
+pub fn base_row(target: &CrawlTarget) -> SnapshotRow {
+    SnapshotRow {
+        domain: target.domain.clone(),
+        registrable_domain: target.registrable_domain.clone(),
+        public_suffix: target.public_suffix.clone(),
+        input_source: target.source.clone(),
+        input_tag: target.tag.clone(),
+        input_rank: target.rank,
+        crawled_at_us: now_us(),
+        domain_status: String::from("error"),
+        spf_status: String::from("temperror"),
+        spf_dns_status: String::from("error"),
+        dmarc_status: String::from("temperror"),
+        dmarc_rfc7489_status: String::from("temperror"),
+        mx_dns_status: String::from("error"),
+        mta_sts_status: String::from("dns_error"),
+        tlsrpt_status: String::from("dns_error"),
+        bimi_status: String::from("dns_error"),
+        ..SnapshotRow::default()
+    }
+}
+
+/// Surveys one domain (see the module docs). Every path yields a row.
+pub async fn crawl_domain<R, O>(ctx: &CrawlContext<R, O>, target: &CrawlTarget) -> SnapshotRow
+where
+    R: Resolver + Send + Sync + 'static,
+    O: OrgDomain + Send + Sync + 'static,
+{
+    let s = &*ctx.settings;
+    let domain = target.domain.trim_end_matches('.').to_ascii_lowercase();
+    let dns = DomainDns::new(&ctx.resolver, &domain);
+    let mut row = base_row(target);
+    let mut b = Bounded::new(s.max_record_text, s.max_short_text, s.max_list_items);
+
+    // Stage 1: the domain's own TXT and MX.
+    let (txt, mx_lookup) = tokio::join!(dns.txt(&domain), dns.mx(&domain));
+    row.domain_status = domain_status(&txt, &mx_lookup).to_string();
+    let exists = row.domain_status != "nxdomain";
+    let org_psl = ctx
+        .org
+        .organizational_domain(&domain)
+        .map(|o| o.trim_end_matches('.').to_ascii_lowercase());
+    let mx_assessment = mx::classify(&mx_lookup);
+    let mx_hosts: Vec<String> = mx_assessment
+        .exchanges
+        .iter()
+        .map(|h| h.exchange.clone())
+        .collect();
+    let ns_name = target
+        .registrable_domain
+        .clone()
+        .or_else(|| org_psl.clone())
+        .unwrap_or_else(|| domain.clone());
+
+    // Stage 2: everything else, concurrently.
+    let sts_name = format!("_mta-sts.{domain}");
+    let tlsrpt_name = format!("_smtp._tls.{domain}");
+    let (spf_an, d9989, d7489, (sts_txt, fetch), tlsrpt_txt, bimi_a, ns_lookup) = tokio::join!(
+        spf::analyze(&dns, &domain, &s.spf_limits),
+        dmarc::discover_rfc9989(&dns, &domain, exists),
+        dmarc::discover_rfc7489(&dns, ctx.org.as_ref(), &domain, exists),
+        async {
+            let txt = dns.txt(&sts_name).await;
+            let fetch = match &txt {
+                Lookup::Records(r) => match mta_sts::select_txt(r) {
+                    Ok(rec) => Some(ctx.fetcher.fetch_via(&dns, &domain, &rec.id).await),
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            (txt, fetch)
+        },
+        dns.txt(&tlsrpt_name),
+        bimi::discover(&dns, &domain, org_psl.as_deref(), &s.bimi_selector),
+        dns.ns(&ns_name),
+    );
+
+    fill_spf(&mut row, &mut b, &txt, &spf_an);
+    fill_dmarc(&mut row, &mut b, &d9989, &d7489, org_psl.as_deref());
+
+    row.mx_exchanges = b.list(mx_hosts.iter().map(String::as_str), s.max_short_text);
+    row.mx_null = mx_assessment.status == mx::MxStatus::NullMx;
+    row.mx_dns_status = mx_lookup.label().to_string();
+    row.mx_provider = mx_assessment.primary_provider.map(|p| p.id.to_string());
+
+    let sts = mta_sts::classify(&sts_txt, fetch.as_ref(), s.max_policy_body);
+    row.mta_sts_status = sts.status.label().to_string();
+    row.mta_sts_id = sts.record.as_ref().map(|r| b.short(&r.id));
+    if let Some(policy) = &sts.policy {
+        row.mta_sts_mode = Some(policy.mode.as_str().to_string());
+        row.mta_sts_mx_mismatch = Some(!mta_sts::policy_covers(policy, &mx_hosts).is_empty());
+    }
+    row.mta_sts_fetch_error = match sts.status {
+        mta_sts::MtaStsStatus::PolicyFetchFailed | mta_sts::MtaStsStatus::InvalidPolicy => {
+            sts.finding_code().map(str::to_string)
+        }
+        _ => None,
+    };
+
+    let tr = tlsrpt::classify(&tlsrpt_txt);
+    row.tlsrpt_status = tr.status.label().to_string();
+    if let Some(rec) = &tr.record {
+        row.tlsrpt_rua = b.list(rec.rua.iter().map(|u| u.uri.as_str()), s.max_short_text);
+    }
+
+    row.bimi_status = bimi_a.status.label().to_string();
+    row.bimi_logo_url = bimi_a.logo_url.as_deref().map(|u| b.short(u));
+    row.bimi_authority_url = bimi_a.evidence_url.as_deref().map(|u| b.short(u));
+
+    if let Lookup::Records(hosts) = &ns_lookup {
+        let mut hosts: Vec<String> = hosts
+            .iter()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        row.dns_provider = mx::dns_providers(&hosts).first().map(|p| p.id.to_string());
+        row.ns_hosts = b.list(hosts.iter().map(String::as_str), s.max_short_text);
+    }
+
+    row.records_truncated = b.touched();
+    row.dns_queries = i32::try_from(dns.sent()).unwrap_or(i32::MAX);
+    row.crawled_at_us = now_us();
+    row
+}
+
+fn fill_spf(
+    row: &mut SnapshotRow,
+    b: &mut Bounded,
+    txt: &Lookup<TxtRecord>,
+    an: &spf::SpfAnalysis,
+) {
+    row.spf_dns_status = txt.label().to_string();
+    row.spf_status = an.status.label().to_string();
+    // The selected record; with several, the first (RFC 7208 §4.5 makes
+    // that a permerror, reported in spf_errors).
+    let text = match txt {
+        Lookup::Records(records) => match spf::select_spf(records) {
+            Selection::One { text, .. } => Some(text),
+            Selection::Multiple { mut texts } if !texts.is_empty() => Some(texts.swap_remove(0)),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(text) = text {
+        row.spf_record = Some(b.record(&String::from_utf8_lossy(&text)));
+        row.spf_dns_lookups = Some(i32::try_from(an.dns_lookups).unwrap_or(i32::MAX));
+        row.spf_void_lookups = Some(i32::try_from(an.void_lookups).unwrap_or(i32::MAX));
+        row.spf_all = an.effective_all.map(|q| all_term(q).to_string());
+    }
+    row.spf_errors = an.codes().into_iter().map(str::to_string).collect();
+}
+
+/// The error codes of a discovery: the applied record's findings of
+/// severity error or warning, then the discovery notes, without duplicates.
+fn dmarc_codes(d: &DmarcDiscovery) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |c: &str| {
+        if !out.iter().any(|x| x == c) {
+            out.push(c.to_string());
+        }
+    };
+    if let Some(p) = &d.parsed {
+        for f in &p.findings {
+            if f.severity != dmarc::Severity::Info {
+                push(f.code());
+            }
+        }
+    }
+    for n in &d.notes {
+        push(n.kind.code());
+    }
+    out
+}
+
+fn fill_dmarc(
+    row: &mut SnapshotRow,
+    b: &mut Bounded,
+    d: &DmarcDiscovery,
+    old: &DmarcDiscovery,
+    org_psl: Option<&str>,
+) {
+    row.dmarc_status = d.status.label().to_string();
+    row.dmarc_record = d.record_text.as_deref().map(|t| b.record(t));
+    row.dmarc_source = d.source.map(|s| s.label().to_string());
+    row.dmarc_found_at = d.found_at.clone();
+    if let Some(rec) = d.parsed.as_ref().and_then(|p| p.record.as_ref()) {
+        row.dmarc_policy = rec.p.map(|p| p.label().to_string());
+        row.dmarc_subdomain_policy = rec.sp.map(|p| p.label().to_string());
+        row.dmarc_nonexistent_policy = rec.np.map(|p| p.label().to_string());
+        // RFC 9989 makes pct historic; the tag value is still reported.
+        row.dmarc_pct = Some(i32::from(rec.pct.unwrap_or(100)));
+        let max = b.short_max();
+        row.dmarc_rua = b.list(rec.rua.iter().flatten().map(|u| u.uri.as_str()), max);
+        row.dmarc_ruf = b.list(rec.ruf.iter().flatten().map(|u| u.uri.as_str()), max);
+    }
+    row.dmarc_effective_policy = (d.status == DiscoveryStatus::Valid)
+        .then_some(d.effective_policy)
+        .flatten()
+        .map(|p| p.label().to_string());
+    row.dmarc_errors = dmarc_codes(d);
+    row.dmarc_org_domain_treewalk = d.organizational_domain.clone();
+    row.dmarc_org_domain_psl = org_psl.map(str::to_string);
+    row.dmarc_rfc7489_status = old.status.label().to_string();
+    row.dmarc_rfc7489_effective_policy = (old.status == DiscoveryStatus::Valid)
+        .then_some(old.effective_policy)
+        .flatten()
+        .map(|p| p.label().to_string());
+}

@@ -1,0 +1,32 @@
+//! The crawl: per-domain orchestration of the protocol lookups, the MTA-STS
+//! policy fetcher, a shared DNS answer cache, and the bounded pipeline into
+//! the snapshot writer.
+//!
+//! - [`settings`]: [`CrawlTarget`] (one input domain) and [`CrawlSettings`]
+//!   (every limit, with defaults, serialised into the manifest).
+//! - [`cache`]: [`CachingResolver`], a bounded cache of DNS answers shared by
+//!   all domains of a run.
+//! - [`fetch`]: [`MtaStsFetcher`], `https://mta-sts.<domain>/.well-known/mta-sts.txt`
+//!   per RFC 8461 §3.3.
+//! - [`domain`]: [`crawl_domain`], one domain → one [`authcensus_store::SnapshotRow`].
+//! - [`pipeline`]: [`crawl`], targets → snapshot, with resume and cancellation.
+//!
+//! The crawl is generic over the records crate's
+//! [`Resolver`](authcensus_records::dns::Resolver) (the UDP client of
+//! `authcensus-dns` in production, `MemoryResolver` in tests) and over
+//! [`OrgDomain`](authcensus_records::dmarc::OrgDomain) (the PSL, supplied by
+//! the binary).
+
+pub mod cache;
+pub mod domain;
+pub mod fetch;
+pub mod pipeline;
+pub mod settings;
+pub mod text;
+
+pub use cache::{CacheStats, CachingResolver};
+pub use domain::{CrawlContext, base_row, crawl_domain};
+pub use fetch::{FetchSetupError, FetchStats, MtaStsFetcher};
+pub use pipeline::{CrawlError, CrawlSummary, Progress, RunConfig, crawl};
+pub use settings::{CrawlSettings, CrawlTarget, default_user_agent};
+pub use tokio_util::sync::CancellationToken;

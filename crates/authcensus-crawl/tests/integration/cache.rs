@@ -1,0 +1,151 @@
+//! The shared DNS cache: a repeated include is resolved once per run;
+//! negative answers are cached, failures are not.
+
+use authcensus_crawl::{CachingResolver, CrawlContext, crawl_domain};
+use authcensus_records::dns::{
+    DnsFailure, Lookup, MemoryResolver, RecordType, Resolver, TxtRecord,
+};
+
+use crate::domain::{Org, org, settings, target};
+
+fn include_universe() -> MemoryResolver {
+    let mut r = MemoryResolver::new();
+    for d in ["a.example", "b.example", "c.example"] {
+        r.add_txt(d, TxtRecord::single("v=spf1 include:_spf.google.com ~all"));
+    }
+    r.add_txt(
+        "_spf.google.com",
+        TxtRecord::single("v=spf1 include:_netblocks.google.com ~all"),
+    )
+    .add_txt(
+        "_netblocks.google.com",
+        TxtRecord::single("v=spf1 ip4:192.0.2.0/24 ~all"),
+    );
+    r
+}
+
+#[tokio::test]
+async fn repeated_include_is_resolved_once() {
+    let ctx: CrawlContext<MemoryResolver, Org> =
+        CrawlContext::new(include_universe(), org as Org, settings()).unwrap();
+    let mut queries = Vec::new();
+    for d in ["a.example", "b.example", "c.example"] {
+        let row = crawl_domain(&ctx, &target(d)).await;
+        assert_eq!(row.spf_status, "valid");
+        assert_eq!(row.spf_dns_lookups, Some(2));
+        queries.push(row.dns_queries);
+    }
+    let log = ctx.resolver.inner().query_log();
+    let count = |name: &str| {
+        log.iter()
+            .filter(|(n, t)| n == name && *t == RecordType::Txt)
+            .count()
+    };
+    assert_eq!(count("_spf.google.com"), 1);
+    assert_eq!(count("_netblocks.google.com"), 1);
+    // The first domain paid for the two includes and the shared RFC 9989
+    // tree-walk step `_dmarc.example`; the others did not. Per domain:
+    // TXT, MX, _dmarc.<d>, _mta-sts, _smtp._tls, default._bimi, NS.
+    assert_eq!(queries, vec![10, 7, 7]);
+    let stats = ctx.resolver.stats();
+    assert_eq!(stats.misses, ctx.resolver.inner().query_count());
+    assert!(stats.hits >= 4, "{stats:?}");
+}
+
+#[tokio::test]
+async fn negative_answers_cached_failures_not() {
+    let mut m = MemoryResolver::new();
+    m.add_name("nodata.example")
+        .fail("down.example", RecordType::Txt, DnsFailure::ServFail);
+    let c = CachingResolver::new(m, 1 << 16);
+    for _ in 0..3 {
+        assert_eq!(c.txt("missing.example").await, Lookup::NxDomain);
+        assert_eq!(c.txt("nodata.example").await, Lookup::NoData);
+        assert_eq!(
+            c.txt("down.example").await,
+            Lookup::Failed(DnsFailure::ServFail)
+        );
+    }
+    // NXDOMAIN and NODATA once each, the failure every time.
+    assert_eq!(c.inner().query_count(), 1 + 1 + 3);
+    let stats = c.stats();
+    assert_eq!((stats.hits, stats.misses), (4, 5));
+    // Types are cached apart.
+    assert_eq!(c.a("nodata.example").await, Lookup::NoData);
+    assert_eq!(c.inner().query_count(), 6);
+}
+
+#[tokio::test]
+async fn capacity_bounds_the_cache_and_zero_disables_it() {
+    let mut m = MemoryResolver::new();
+    for i in 0..500 {
+        m.add_txt(&format!("n{i}.example"), TxtRecord::single("x"));
+    }
+    // Each entry weighs about 110 bytes (name, overhead, one 1-byte string).
+    let c = CachingResolver::new(m, 5_000);
+    for i in 0..500 {
+        let _ = c.txt(&format!("n{i}.example")).await;
+    }
+    let entries = c.stats().entries;
+    assert!(entries > 0 && entries <= 50, "{:?}", c.stats());
+    assert!(c.stats().bytes <= 5_000, "{:?}", c.stats());
+    let off = CachingResolver::new(MemoryResolver::new(), 0);
+    let _ = off.txt("x.example").await;
+    let _ = off.txt("x.example").await;
+    assert_eq!(off.inner().query_count(), 2);
+    assert_eq!(off.stats().entries, 0);
+}
+
+/// A resolver that answers after a delay, so queries overlap.
+struct Slow(MemoryResolver);
+
+impl Resolver for Slow {
+    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.txt(name).await
+    }
+    async fn a(&self, name: &str) -> Lookup<std::net::Ipv4Addr> {
+        self.0.a(name).await
+    }
+    async fn aaaa(&self, name: &str) -> Lookup<std::net::Ipv6Addr> {
+        self.0.aaaa(name).await
+    }
+    async fn mx(&self, name: &str) -> Lookup<authcensus_records::dns::MxRecord> {
+        self.0.mx(name).await
+    }
+    async fn ptr(&self, ip: std::net::IpAddr) -> Lookup<String> {
+        self.0.ptr(ip).await
+    }
+    async fn ns(&self, name: &str) -> Lookup<String> {
+        self.0.ns(name).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_queries_are_coalesced() {
+    let mut m = MemoryResolver::new();
+    m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"))
+        .fail("down.example", RecordType::Txt, DnsFailure::Timeout);
+    let c = std::sync::Arc::new(CachingResolver::new(Slow(m), 1 << 16));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = std::sync::Arc::clone(&c);
+        tasks.push(tokio::spawn(async move { c.txt("_spf.google.com").await }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Lookup::Records(r) if r.len() == 1));
+    }
+    assert_eq!(c.inner().0.query_count(), 1);
+    assert_eq!((c.stats().hits, c.stats().misses), (7, 1));
+    // A failure is shared with the callers already waiting for it (no
+    // retry storm, no queue of timeouts) but not stored: later callers ask again.
+    let (x, y) = tokio::join!(c.txt("down.example"), c.txt("down.example"));
+    assert_eq!(x, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(y, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(c.inner().0.query_count(), 2);
+    assert_eq!(
+        c.txt("down.example").await,
+        Lookup::Failed(DnsFailure::Timeout)
+    );
+    assert_eq!(c.inner().0.query_count(), 3);
+}

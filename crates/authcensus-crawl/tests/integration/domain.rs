@@ -1,0 +1,254 @@
+//! `crawl_domain` against a MemoryResolver universe: every column.
+
+use authcensus_crawl::{CrawlContext, CrawlSettings, CrawlTarget, crawl_domain};
+use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
+use authcensus_store::SnapshotRow;
+
+/// The organisational domain of the test universe: the last two labels
+/// (every test name sits under a two-label "registrable" domain).
+pub fn org(name: &str) -> Option<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    (labels.len() >= 2).then(|| labels[labels.len() - 2..].join("."))
+}
+
+pub type Org = fn(&str) -> Option<String>;
+
+pub fn settings() -> CrawlSettings {
+    CrawlSettings {
+        system_roots: false,
+        ..CrawlSettings::default()
+    }
+}
+
+pub fn target(domain: &str) -> CrawlTarget {
+    CrawlTarget {
+        domain: domain.to_string(),
+        registrable_domain: org(domain),
+        public_suffix: Some(String::from("example")),
+        source: String::from("test"),
+        tag: Some(String::from("t1")),
+        rank: Some(7),
+    }
+}
+
+fn universe() -> MemoryResolver {
+    let mut r = MemoryResolver::new();
+    let txt = |s: &str| TxtRecord::single(s);
+    // full.example: every protocol present.
+    r.add_txt(
+        "full.example",
+        TxtRecord::from_strings(["v=spf1 include:_spf.provider.example", " -all"]),
+    )
+    .add_txt("full.example", txt("google-site-verification=abc"))
+    .add_txt("_spf.provider.example", txt("v=spf1 ip4:192.0.2.0/24 ~all"))
+    .add_txt(
+        "_dmarc.full.example",
+        txt("v=DMARC1; p=reject; sp=quarantine; pct=50; rua=mailto:a@full.example; ruf=mailto:f@full.example"),
+    )
+    .add_mx("full.example", 20, "alt1.aspmx.l.google.com")
+    .add_mx("full.example", 10, "aspmx.l.google.com")
+    .add_txt("_smtp._tls.full.example", txt("v=TLSRPTv1; rua=mailto:tls@full.example"))
+    .add_txt("default._bimi.full.example", txt("v=BIMI1; l=; a=;"))
+    .add_ns("full.example", "kara.ns.cloudflare.com")
+    .add_ns("full.example", "bob.ns.cloudflare.com");
+    // org.example: organisational DMARC record with sp and np.
+    r.add_txt(
+        "_dmarc.org.example",
+        txt("v=DMARC1; p=reject; sp=none; np=quarantine"),
+    )
+    .add_txt(
+        "sub.org.example",
+        txt("v=spf1 include:missing.example -all"),
+    )
+    .add_ns("org.example", "ns1.unknown-dns.example");
+    // cname.example: CNAME'd _dmarc, null MX, SPF temperror.
+    r.add_cname("_dmarc.cname.example", "_dmarc.report.example")
+        .add_txt("_dmarc.report.example", txt("v=DMARC1; p=quarantine"))
+        .add_mx("cname.example", 0, ".")
+        .add_txt("cname.example", txt("v=spf1 include:broken.example -all"))
+        .add_txt("broken.example", txt("v=spf1 -all"))
+        .fail("broken.example", RecordType::Txt, DnsFailure::Timeout);
+    // dead.example: the domain's own lookups time out.
+    r.fail("dead.example", RecordType::Txt, DnsFailure::Timeout)
+        .fail("dead.example", RecordType::Mx, DnsFailure::Timeout);
+    // hostile.example: a huge record with control characters.
+    let long = format!("v=spf1 ip4:192.0.2.1 \n{} -all", "x".repeat(6000));
+    r.add_txt("hostile.example", TxtRecord::single(long));
+    r
+}
+
+async fn crawl_one(name: &str) -> (SnapshotRow, CrawlContext<MemoryResolver, Org>) {
+    let ctx: CrawlContext<MemoryResolver, Org> =
+        CrawlContext::new(universe(), org as Org, settings()).unwrap();
+    let row = crawl_domain(&ctx, &target(name)).await;
+    (row, ctx)
+}
+
+fn asked(ctx: &CrawlContext<MemoryResolver, Org>, name: &str, rtype: RecordType) -> usize {
+    let log = ctx.resolver.inner().query_log();
+    log.iter().filter(|(n, t)| n == name && *t == rtype).count()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test]
+async fn full_domain_fills_every_column() {
+    let (row, ctx) = crawl_one("full.example").await;
+    let sent = ctx.resolver.inner().query_count();
+    let expected = SnapshotRow {
+        domain: "full.example".into(),
+        registrable_domain: Some("full.example".into()),
+        public_suffix: Some("example".into()),
+        input_source: "test".into(),
+        input_tag: Some("t1".into()),
+        input_rank: Some(7),
+        crawled_at_us: row.crawled_at_us,
+        domain_status: "ok".into(),
+        spf_record: Some("v=spf1 include:_spf.provider.example -all".into()),
+        spf_status: "valid".into(),
+        spf_all: Some("-all".into()),
+        spf_dns_lookups: Some(1),
+        spf_void_lookups: Some(0),
+        spf_errors: vec![],
+        spf_dns_status: "answer".into(),
+        dmarc_record: Some("v=DMARC1; p=reject; sp=quarantine; pct=50; rua=mailto:a@full.example; ruf=mailto:f@full.example".into()),
+        dmarc_status: "valid".into(),
+        dmarc_source: Some("domain".into()),
+        dmarc_found_at: Some("full.example".into()),
+        dmarc_policy: Some("reject".into()),
+        dmarc_subdomain_policy: Some("quarantine".into()),
+        dmarc_nonexistent_policy: None,
+        dmarc_pct: Some(50),
+        dmarc_effective_policy: Some("reject".into()),
+        dmarc_rua: s(&["mailto:a@full.example"]),
+        dmarc_ruf: s(&["mailto:f@full.example"]),
+        dmarc_errors: vec![],
+        dmarc_org_domain_treewalk: None,
+        dmarc_org_domain_psl: Some("full.example".into()),
+        dmarc_rfc7489_status: "valid".into(),
+        dmarc_rfc7489_effective_policy: Some("reject".into()),
+        mx_exchanges: s(&["aspmx.l.google.com", "alt1.aspmx.l.google.com"]),
+        mx_null: false,
+        mx_dns_status: "answer".into(),
+        mx_provider: Some("google".into()),
+        mta_sts_status: "none".into(),
+        mta_sts_mode: None,
+        mta_sts_mx_mismatch: None,
+        mta_sts_id: None,
+        mta_sts_fetch_error: None,
+        tlsrpt_status: "valid".into(),
+        tlsrpt_rua: s(&["mailto:tls@full.example"]),
+        bimi_status: "declined".into(),
+        bimi_logo_url: None,
+        bimi_authority_url: None,
+        ns_hosts: s(&["bob.ns.cloudflare.com", "kara.ns.cloudflare.com"]),
+        dns_provider: Some("cloudflare".into()),
+        records_truncated: false,
+        dns_queries: row.dns_queries,
+    };
+    assert_eq!(row, expected);
+    // A fresh cache: every query the row counts reached the resolver, once.
+    assert_eq!(row.dns_queries as u64, sent);
+    // TXT+MX, SPF include, _dmarc (shared by both standards), _mta-sts,
+    // _smtp._tls, default._bimi, NS.
+    assert_eq!(row.dns_queries, 8);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    assert!((now - row.crawled_at_us).abs() < 60_000_000);
+}
+
+#[tokio::test]
+async fn organizational_dmarc_and_spf_permerror() {
+    let (row, _) = crawl_one("sub.org.example").await;
+    assert_eq!(row.domain_status, "ok");
+    assert_eq!(row.spf_status, "permerror");
+    assert_eq!(row.spf_errors, s(&["missing_include_target"]));
+    assert_eq!(row.spf_dns_lookups, Some(1));
+    // The analyzer reports a missing include target as its own finding, not
+    // as a void lookup (records crate, spf::analyze counting policy).
+    assert_eq!(row.spf_void_lookups, Some(0));
+    assert_eq!(row.dmarc_status, "valid");
+    assert_eq!(row.dmarc_source.as_deref(), Some("organizational"));
+    assert_eq!(row.dmarc_found_at.as_deref(), Some("org.example"));
+    assert_eq!(row.dmarc_policy.as_deref(), Some("reject"));
+    assert_eq!(row.dmarc_subdomain_policy.as_deref(), Some("none"));
+    assert_eq!(row.dmarc_nonexistent_policy.as_deref(), Some("quarantine"));
+    // An existing subdomain gets sp (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+    assert_eq!(row.dmarc_effective_policy.as_deref(), Some("none"));
+    assert_eq!(row.dmarc_pct, Some(100));
+    assert_eq!(
+        row.dmarc_org_domain_treewalk.as_deref(),
+        Some("org.example")
+    );
+    assert_eq!(row.dmarc_org_domain_psl.as_deref(), Some("org.example"));
+    assert_eq!(row.dmarc_rfc7489_status, "valid");
+    assert_eq!(row.dmarc_rfc7489_effective_policy.as_deref(), Some("none"));
+    assert_eq!(row.mx_dns_status, "nodata");
+    assert!(row.mx_exchanges.is_empty() && !row.mx_null && row.mx_provider.is_none());
+    assert_eq!(row.ns_hosts, s(&["ns1.unknown-dns.example"]));
+    assert_eq!(row.dns_provider, None);
+    assert_eq!(row.tlsrpt_status, "none");
+    assert_eq!(row.bimi_status, "none");
+}
+
+#[tokio::test]
+async fn nonexistent_subdomain_gets_np() {
+    let (row, _) = crawl_one("gone.org.example").await;
+    assert_eq!(row.domain_status, "nxdomain");
+    assert_eq!(row.spf_status, "none");
+    assert_eq!(row.spf_dns_status, "nxdomain");
+    assert_eq!(row.spf_record, None);
+    assert_eq!(row.spf_dns_lookups, None);
+    assert_eq!(row.mx_dns_status, "nxdomain");
+    assert_eq!(row.dmarc_source.as_deref(), Some("organizational"));
+    // RFC 9989 np= applies to a non-existent subdomain; RFC 7489 has no np.
+    assert_eq!(row.dmarc_effective_policy.as_deref(), Some("quarantine"));
+    assert_eq!(row.dmarc_rfc7489_effective_policy.as_deref(), Some("none"));
+}
+
+#[tokio::test]
+async fn cname_dmarc_null_mx_and_spf_temperror() {
+    let (row, _) = crawl_one("cname.example").await;
+    assert_eq!(row.domain_status, "ok");
+    assert_eq!(row.dmarc_status, "valid");
+    assert_eq!(row.dmarc_source.as_deref(), Some("domain"));
+    assert_eq!(row.dmarc_record.as_deref(), Some("v=DMARC1; p=quarantine"));
+    assert_eq!(row.dmarc_effective_policy.as_deref(), Some("quarantine"));
+    assert!(row.mx_null);
+    assert!(row.mx_exchanges.is_empty());
+    assert_eq!(row.spf_status, "temperror");
+    assert_eq!(row.spf_errors, s(&["temperror_lookup"]));
+    assert_eq!(
+        row.spf_record.as_deref(),
+        Some("v=spf1 include:broken.example -all")
+    );
+}
+
+#[tokio::test]
+async fn timeouts_make_an_error_row() {
+    let (row, ctx) = crawl_one("dead.example").await;
+    let sent = ctx.resolver.inner().query_count();
+    assert_eq!(row.domain_status, "error");
+    assert_eq!(row.spf_status, "temperror");
+    assert_eq!(row.spf_dns_status, "timeout");
+    assert_eq!(row.mx_dns_status, "timeout");
+    assert_eq!(row.spf_record, None);
+    // The failed TXT and MX are asked once each: the SPF walk reuses them.
+    assert_eq!(asked(&ctx, "dead.example", RecordType::Txt), 1);
+    assert_eq!(asked(&ctx, "dead.example", RecordType::Mx), 1);
+    assert_eq!(row.dns_queries as u64, sent);
+}
+
+#[tokio::test]
+async fn hostile_text_is_escaped_and_bounded() {
+    let (row, _) = crawl_one("hostile.example").await;
+    let spf = row.spf_record.unwrap();
+    assert!(row.records_truncated);
+    assert_eq!(spf.len(), 4096);
+    assert!(spf.starts_with("v=spf1 ip4:192.0.2.1 \\u{a}xxx"));
+    assert!(!spf.chars().any(char::is_control));
+}

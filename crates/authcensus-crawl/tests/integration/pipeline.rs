@@ -1,0 +1,316 @@
+//! The pipeline: 200 targets into a snapshot, one row per domain; resume;
+//! cancellation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use authcensus_crawl::{
+    CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
+    crawl,
+};
+use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
+use authcensus_store::{Manifest, WriterOptions};
+
+use crate::domain::{Org, org, target};
+
+const N: usize = 200;
+
+fn name(i: usize) -> String {
+    format!("d{i:03}.example")
+}
+
+/// Every 10th domain does not exist, every 25th times out, the rest have SPF.
+fn universe() -> MemoryResolver {
+    let mut r = MemoryResolver::new();
+    for i in 0..N {
+        let d = name(i);
+        if i % 10 == 0 {
+            continue;
+        }
+        if i % 25 == 1 {
+            r.fail(&d, RecordType::Txt, DnsFailure::Timeout).fail(
+                &d,
+                RecordType::Mx,
+                DnsFailure::Timeout,
+            );
+            continue;
+        }
+        r.add_txt(
+            &d,
+            TxtRecord::single("v=spf1 include:_spf.shared.example -all"),
+        )
+        .add_mx(&d, 10, "mx.shared.example");
+    }
+    r.add_txt(
+        "_spf.shared.example",
+        TxtRecord::single("v=spf1 ip4:192.0.2.0/24 -all"),
+    );
+    r
+}
+
+fn expected_counts(range: std::ops::Range<usize>) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for i in range {
+        let s = if i % 10 == 0 {
+            "nxdomain"
+        } else if i % 25 == 1 {
+            "error"
+        } else {
+            "ok"
+        };
+        *m.entry(s.to_string()).or_default() += 1;
+    }
+    m
+}
+
+fn run_config(out: &Path) -> RunConfig {
+    RunConfig {
+        out_dir: out.to_path_buf(),
+        snapshot_id: String::from("2026-11-22"),
+        writer: WriterOptions {
+            rows_per_file: 50,
+            row_group_rows: 20,
+            tool_version: String::from("test"),
+            ..WriterOptions::default()
+        },
+        resolvers: vec![],
+        psl: None,
+        inputs: vec![],
+        rejected_file: None,
+        rejected_lines: 0,
+    }
+}
+
+fn context() -> CrawlContext<MemoryResolver, Org> {
+    let settings = CrawlSettings {
+        concurrency: 16,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    CrawlContext::new(universe(), org as Org, settings).unwrap()
+}
+
+async fn run_with(
+    ctx: CrawlContext<MemoryResolver, Org>,
+    out: &Path,
+    targets: impl Iterator<Item = CrawlTarget> + Send,
+    cancel: CancellationToken,
+) -> CrawlSummary {
+    let progress = Arc::new(Progress::default());
+    let summary = crawl(targets, ctx, run_config(out), Arc::clone(&progress), cancel)
+        .await
+        .unwrap();
+    // The counters the binary polls agree with the summary.
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(load(&progress.ok), summary.ok);
+    assert_eq!(
+        load(&progress.done),
+        summary.ok + summary.nxdomain + summary.error
+    );
+    assert_eq!(load(&progress.skipped), summary.skipped_resume);
+    assert_eq!(load(&progress.rows_written), summary.rows_written);
+    summary
+}
+
+async fn run(
+    out: &Path,
+    targets: impl Iterator<Item = CrawlTarget> + Send,
+    cancel: CancellationToken,
+) -> CrawlSummary {
+    run_with(context(), out, targets, cancel).await
+}
+
+fn snapshot_dir(out: &Path) -> std::path::PathBuf {
+    authcensus_store::layout::snapshot_dir(out, "2026-11-22")
+}
+
+fn read_back(out: &Path) -> Vec<authcensus_store::SnapshotRow> {
+    authcensus_store::reader::read_snapshot_rows(&snapshot_dir(out)).unwrap()
+}
+
+fn assert_one_row_per_domain(rows: &[authcensus_store::SnapshotRow], n: usize) {
+    let domains: BTreeSet<&str> = rows.iter().map(|r| r.domain.as_str()).collect();
+    assert_eq!(rows.len(), n, "one row per domain, no duplicates");
+    assert_eq!(
+        domains,
+        (0..n)
+            .map(name)
+            .collect::<BTreeSet<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect()
+    );
+}
+
+#[test]
+fn the_crawl_future_is_send() {
+    // The binary may spawn the crawl on a runtime: its future must be Send.
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let fut = run(dir.path(), std::iter::empty(), CancellationToken::new());
+    assert_send(&fut);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_domains_one_row_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(
+        dir.path(),
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    let rows = read_back(dir.path());
+    assert_one_row_per_domain(&rows, N);
+    let expected = expected_counts(0..N);
+    assert_eq!(summary.ok, expected["ok"]);
+    assert_eq!(summary.nxdomain, expected["nxdomain"]);
+    assert_eq!(summary.error, expected["error"]);
+    assert_eq!((summary.rows_written, summary.parts_written), (200, 4));
+    assert!(summary.complete && !summary.cancelled);
+    // The shared include (and the `_dmarc.example` tree-walk step) came
+    // from the cache for all but the first domain that asked.
+    assert!(
+        summary.cache.hits >= 2 * (expected["ok"] - 1),
+        "{:?}",
+        summary.cache
+    );
+    for r in &rows {
+        let i: usize = r.domain[1..4].parse().unwrap();
+        assert_eq!(
+            r.domain_status,
+            expected_counts(i..i + 1).keys().next().unwrap().as_str()
+        );
+        if r.domain_status == "ok" {
+            assert_eq!(r.spf_status, "valid");
+            assert_eq!(r.mx_exchanges, vec!["mx.shared.example".to_string()]);
+        }
+    }
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert!(m.complete);
+    assert_eq!(m.runs, 1);
+    assert_eq!(m.rows, 200);
+    assert_eq!(m.parts.len(), 4);
+    assert_eq!(m.domain_status_counts, expected);
+    assert!(m.finished_at.is_some());
+    assert_eq!(m.limits["concurrency"], 16);
+    assert_eq!(m.limits["spf_limits"]["max_dns_terms"], 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_skips_done_domains() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(
+        dir.path(),
+        (0..N / 2).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(first.rows_written, 100);
+    let second = run(
+        dir.path(),
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(second.skipped_resume, 100);
+    assert_eq!(second.rows_written, 100);
+    assert_one_row_per_domain(&read_back(dir.path()), N);
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert_eq!(m.runs, 2);
+    assert!(m.complete);
+    assert_eq!(m.rows, 200);
+    assert_eq!(m.domain_status_counts, expected_counts(0..N));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_leaves_an_incomplete_resumable_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    // Pulling the 60th target fires the cancellation: it and every later
+    // target are never started; the 59 before it finish and are written.
+    let targets = (0..N).map(move |i| {
+        if i == 59 {
+            trigger.cancel();
+        }
+        target(&name(i))
+    });
+    let summary = run(dir.path(), targets, cancel).await;
+    assert!(summary.cancelled && !summary.complete);
+    let rows = read_back(dir.path());
+    assert_eq!(rows.len(), 59);
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert!(!m.complete);
+    assert_eq!(m.rows, rows.len() as u64);
+    // Resume finishes the job.
+    let summary = run(
+        dir.path(),
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(summary.skipped_resume, rows.len() as u64);
+    assert_one_row_per_domain(&read_back(dir.path()), N);
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert!(m.complete);
+    assert_eq!(m.runs, 2);
+    assert_eq!(m.domain_status_counts, expected_counts(0..N));
+}
+
+/// An organisational-domain oracle that panics on one name: a bug in one
+/// domain's processing must cost that domain its data, not the crawl.
+fn panicky_org(name: &str) -> Option<String> {
+    if name == "d005.example" {
+        panic!("simulated bug while processing {name}");
+    }
+    org(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_domain_still_gets_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = CrawlSettings {
+        concurrency: 4,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    let ctx = CrawlContext::new(universe(), panicky_org as Org, settings).unwrap();
+    let summary = run_with(
+        ctx,
+        dir.path(),
+        (0..20).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    let rows = read_back(dir.path());
+    assert_eq!(rows.len(), 20);
+    let row = rows.iter().find(|r| r.domain == "d005.example").unwrap();
+    assert_eq!(row.domain_status, "error");
+    assert_eq!(row.input_source, "test");
+    assert_eq!(row.spf_status, "temperror");
+    let ok = rows.iter().filter(|r| r.domain_status == "ok").count() as u64;
+    assert_eq!(ok, summary.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_after_the_last_target_keeps_the_run_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    // The signal arrives when the input is exhausted, with domains in flight.
+    let targets = (0..30)
+        .map(|i| target(&name(i)))
+        .chain(std::iter::from_fn(move || {
+            trigger.cancel();
+            None
+        }));
+    let summary = run(dir.path(), targets, cancel.clone()).await;
+    assert!(cancel.is_cancelled());
+    assert!(!summary.cancelled && summary.complete);
+    assert_eq!(read_back(dir.path()).len(), 30);
+    let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
+    assert!(m.complete);
+}
