@@ -74,6 +74,7 @@ enum Rules {
 pub struct SuffixList {
     rules: Rules,
     origin: PslOrigin,
+    sha256: String,
 }
 
 impl SuffixList {
@@ -112,12 +113,27 @@ impl SuffixList {
             PslSections::All => Rules::All(list),
             PslSections::IcannOnly => Rules::Icann(IcannList::from(list)),
         };
-        Ok(Self { rules, origin })
+        let sha256 = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(text.as_bytes());
+            digest.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        Ok(Self {
+            rules,
+            origin,
+            sha256,
+        })
     }
 
     /// Where the list was read from.
     pub fn origin(&self) -> &PslOrigin {
         &self.origin
+    }
+
+    /// SHA-256 of the list text, lowercase hex (recorded in snapshot
+    /// manifests: registrable domains depend on the list's version).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// The public suffix of a normalised (A-label, lowercase) name; for an

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod crawl;
 mod domains;
+mod input_args;
+mod progress;
 
 /// Survey email domain authentication across millions of domains.
 #[derive(Debug, Parser)]
@@ -19,6 +22,9 @@ struct Cli {
 enum Command {
     /// Print the normalised, deduplicated domains of lists, CSVs and zone files.
     Domains(domains::DomainsArgs),
+    /// Crawl domains: fetch and classify SPF, DMARC, MX, MTA-STS, TLS-RPT,
+    /// BIMI and NS for each, writing a Parquet snapshot.
+    Crawl(crawl::CrawlArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Domains(args) => domains::run(args),
+        Command::Crawl(args) => crawl::run(args),
     };
     match result {
         Ok(code) => code,

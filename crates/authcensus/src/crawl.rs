@@ -1,0 +1,488 @@
+//! `authcensus crawl`: input → DNS client → per-domain classification →
+//! Parquet snapshot. Glue only: the work lives in `authcensus-input`,
+//! `authcensus-dns`, `authcensus-crawl` and `authcensus-store`.
+
+use std::io::{BufWriter, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use authcensus_crawl::{
+    CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
+};
+use authcensus_dns::{DnsClient, DnsConfig};
+use authcensus_input::{DomainStream, FnSink, InputStats, Rejection, SuffixList};
+use authcensus_store::layout::{REJECTED_FILE, snapshot_dir};
+use authcensus_store::manifest::{InputInfo, Manifest, PslInfo, ResolverInfo, utc_date_today};
+use authcensus_store::WriterOptions;
+use clap::Args;
+
+use crate::input_args::{InputArgs, InputSettings};
+
+const AFTER_HELP: &str = "\
+Rows go to OUT/snapshot=ID/part-NNNNN.parquet with OUT/snapshot=ID/manifest.json
+and rejected input lines in OUT/snapshot=ID/rejected.csv. Re-running the same
+--out and --snapshot resumes: domains already in closed part files are skipped.
+
+DNS failures are data: a timeout or SERVFAIL lands in the row's statuses.
+Exit status: 0 when the crawl completed; 2 for unusable input or output (the
+snapshot is then marked incomplete); 130 when interrupted (SIGINT/SIGTERM: closed
+files and the manifest are flushed, the snapshot is marked incomplete).";
+
+/// Arguments of `authcensus crawl`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct CrawlArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Recursive resolver to query, `IP` or `IP:PORT` or `[IPv6]:PORT` (repeatable) [default: the nameservers of /etc/resolv.conf].
+    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    resolvers: Vec<String>,
+    /// Snapshot root directory.
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    out: PathBuf,
+    /// Snapshot id [default: today's UTC date, YYYY-MM-DD].
+    #[arg(long, value_name = "ID")]
+    snapshot: Option<String>,
+    /// Global cap on DNS queries per second, retries included [default: no cap].
+    #[arg(long, value_name = "N")]
+    qps: Option<u32>,
+    /// Cap on DNS queries per second to each resolver [default: no cap].
+    #[arg(long, value_name = "N")]
+    qps_per_resolver: Option<u32>,
+    /// Domains in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    concurrency: usize,
+    /// Seconds to wait for one DNS answer before retrying.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    timeout: f64,
+    /// Retries of a DNS query after the first attempt (each on the next resolver).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    retries: u32,
+    /// Extra trust anchors (PEM) for MTA-STS policy fetches; the system roots stay trusted.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// TCP port of MTA-STS policy hosts (443 on the internet; tests and the demo use a high port).
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    mta_sts_port: u16,
+    /// User-Agent of MTA-STS policy fetches [default: authcensus/VERSION (+email-auth survey)].
+    #[arg(long, value_name = "TEXT")]
+    user_agent: Option<String>,
+    /// Never draw a progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// Parses `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 when absent).
+pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    s.parse::<SocketAddr>()
+        .with_context(|| format!("`--resolver {s}`: expected IP, IP:PORT or [IPv6]:PORT"))
+}
+
+/// Everything a crawl needs, resolved from the arguments.
+#[derive(Debug)]
+pub struct CrawlPlan {
+    /// Input settings.
+    pub input: InputSettings,
+    /// Resolvers to query.
+    pub resolvers: Vec<SocketAddr>,
+    /// DNS client configuration.
+    pub dns: DnsConfig,
+    /// Crawl limits.
+    pub crawl: CrawlSettings,
+    /// Snapshot root.
+    pub out: PathBuf,
+    /// Snapshot id.
+    pub snapshot: String,
+    /// Draw a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl CrawlPlan {
+    /// Validates the arguments.
+    pub fn from_args(args: CrawlArgs) -> anyhow::Result<Self> {
+        let input = InputSettings::from_args(args.input)?;
+        let resolvers = if args.resolvers.is_empty() {
+            let found = authcensus_dns::system_resolvers()
+                .context("reading the system resolvers (give --resolver)")?;
+            if found.is_empty() {
+                bail!("no nameserver in /etc/resolv.conf: give --resolver IP[:PORT]");
+            }
+            found
+        } else {
+            args.resolvers
+                .iter()
+                .map(|r| parse_resolver(r))
+                .collect::<anyhow::Result<_>>()?
+        };
+        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 60.0) {
+            bail!("`--timeout` must be between 0 and 60 seconds");
+        }
+        if args.concurrency == 0 {
+            bail!("`--concurrency` must be at least 1");
+        }
+        let mut dns = DnsConfig::new(resolvers.clone());
+        dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
+        dns.retries = args.retries;
+        dns.qps = args.qps.map(nonzero("--qps")).transpose()?;
+        dns.qps_per_upstream = args
+            .qps_per_resolver
+            .map(nonzero("--qps-per-resolver"))
+            .transpose()?;
+        let mut crawl = CrawlSettings {
+            concurrency: args.concurrency,
+            ca_file: args.ca_file,
+            https_port: args.mta_sts_port,
+            ..CrawlSettings::default()
+        };
+        if let Some(ua) = args.user_agent {
+            crawl.user_agent = ua;
+        }
+        let snapshot = args.snapshot.unwrap_or_else(utc_date_today);
+        validate_snapshot_id(&snapshot)?;
+        Ok(CrawlPlan {
+            input,
+            resolvers,
+            dns,
+            crawl,
+            out: args.out,
+            snapshot,
+            progress: !args.no_progress,
+        })
+    }
+}
+
+fn nonzero(flag: &'static str) -> impl Fn(u32) -> anyhow::Result<std::num::NonZeroU32> {
+    move |n| std::num::NonZeroU32::new(n).with_context(|| format!("`{flag}` must be at least 1"))
+}
+
+/// A snapshot id becomes a directory name: keep it to a safe alphabet.
+fn validate_snapshot_id(id: &str) -> anyhow::Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.');
+    if !ok {
+        bail!("`--snapshot {id}`: use 1-64 characters of A-Z a-z 0-9 - _ . (not starting with a dot)");
+    }
+    Ok(())
+}
+
+/// What the input thread reports when the input ends.
+struct InputOutcome {
+    stats: InputStats,
+    error: Option<String>,
+    rejected: u64,
+    rejects_error: Option<String>,
+}
+
+/// Runs `authcensus crawl`.
+pub fn run(args: CrawlArgs) -> anyhow::Result<ExitCode> {
+    let plan = CrawlPlan::from_args(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summary = runtime.block_on(execute(plan, None))?;
+    Ok(summary.exit_code())
+}
+
+/// The outcome of [`execute`].
+#[derive(Debug)]
+pub struct CrawlOutcome {
+    /// The pipeline's summary.
+    pub summary: CrawlSummary,
+    /// The snapshot directory.
+    pub dir: PathBuf,
+    /// An input error that cut the input short.
+    pub input_error: Option<String>,
+}
+
+impl CrawlOutcome {
+    /// 0 complete, 2 input unusable, 130 interrupted.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.input_error.is_some() {
+            ExitCode::from(2)
+        } else if self.summary.cancelled {
+            ExitCode::from(130)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Runs one crawl inside a tokio runtime. `cancel` lets a caller (the demo)
+/// stop it; SIGINT and SIGTERM always do.
+pub async fn execute(
+    plan: CrawlPlan,
+    cancel: Option<CancellationToken>,
+) -> anyhow::Result<CrawlOutcome> {
+    let started = Instant::now();
+    let psl = plan.input.load_psl()?;
+    let dir = snapshot_dir(&plan.out, &plan.snapshot);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the snapshot directory `{}`", dir.display()))?;
+
+    let client = DnsClient::new(plan.dns.clone())
+        .await
+        .context("starting the DNS client")?;
+    let org_psl = Arc::clone(&psl);
+    let org = move |name: &str| org_psl.organizational_domain(name);
+    let ctx = CrawlContext::new(client, org, plan.crawl.clone())
+        .context("setting up MTA-STS policy fetches")?;
+
+    let cancel = cancel.unwrap_or_default();
+    spawn_signal_handler(cancel.clone());
+
+    // The input runs on its own thread and hands targets over a bounded
+    // channel: back-pressure reaches the reader, and a blocked read never
+    // stalls the runtime for long (inputs are far faster than the crawl).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<CrawlTarget>(4096);
+    let rejected_path = dir.join(REJECTED_FILE);
+    let input = plan.input;
+    let thread_psl = Arc::clone(&psl);
+    let input_thread = std::thread::Builder::new()
+        .name("authcensus-input".into())
+        .spawn(move || read_input(input, thread_psl, &rejected_path, &tx))
+        .context("starting the input thread")?;
+
+    let run = RunConfig {
+        out_dir: plan.out.clone(),
+        snapshot_id: plan.snapshot.clone(),
+        writer: WriterOptions {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            ..WriterOptions::default()
+        },
+        resolvers: plan
+            .resolvers
+            .iter()
+            .map(|a| ResolverInfo {
+                address: a.to_string(),
+                dnssec_validating: None,
+            })
+            .collect(),
+        psl: Some(PslInfo {
+            source: psl.origin().to_string().trim_matches('`').to_string(),
+            sha256: psl.sha256().to_string(),
+        }),
+        inputs: Vec::new(),
+        rejected_file: Some(REJECTED_FILE.to_string()),
+        rejected_lines: 0,
+    };
+    let progress = Arc::new(Progress::default());
+    let bar = crate::progress::CrawlBar::start(Arc::clone(&progress), plan.progress);
+    let result = authcensus_crawl::crawl(rx.into_iter(), ctx, run, progress, cancel).await;
+    bar.finish();
+    let input = input_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the input thread panicked"))?;
+    let summary = result.with_context(|| format!("writing the snapshot `{}`", dir.display()))?;
+
+    // The pipeline wrote the manifest; add what only the input knows now.
+    finish_manifest(&dir, &input, summary.cancelled)?;
+    eprintln!(
+        "authcensus: crawl {}: {} ok, {} nxdomain, {} error, {} skipped (already in the snapshot), {} rejected input lines, {:.1}s -> {}",
+        if input.error.is_some() {
+            "stopped by an input error"
+        } else if summary.cancelled {
+            "interrupted"
+        } else {
+            "complete"
+        },
+        summary.ok,
+        summary.nxdomain,
+        summary.error,
+        summary.skipped_resume,
+        input.rejected,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if let Some(e) = &input.rejects_error {
+        bail!("writing `{}`: {e}", dir.join(REJECTED_FILE).display());
+    }
+    if let Some(e) = &input.error {
+        eprintln!("authcensus: error: {e}");
+    }
+    Ok(CrawlOutcome {
+        summary,
+        dir,
+        input_error: input.error,
+    })
+}
+
+fn read_input(
+    input: InputSettings,
+    psl: Arc<SuffixList>,
+    rejected_path: &std::path::Path,
+    tx: &std::sync::mpsc::SyncSender<CrawlTarget>,
+) -> InputOutcome {
+    let mut rejects_error: Option<String> = None;
+    let mut rejected = 0u64;
+    let mut out = match std::fs::File::create(rejected_path) {
+        Ok(f) => Some(BufWriter::new(f)),
+        Err(e) => {
+            rejects_error = Some(e.to_string());
+            None
+        }
+    };
+    if let Some(w) = out.as_mut()
+        && let Err(e) = writeln!(w, "source,line,reason,raw")
+    {
+        rejects_error = Some(e.to_string());
+    }
+    let sink = FnSink(|r: Rejection| {
+        rejected += 1;
+        if let Some(w) = out.as_mut()
+            && rejects_error.is_none()
+            && let Err(e) = writeln!(
+                w,
+                "{},{},{},{}",
+                csv_field(&r.source),
+                r.line,
+                r.reason,
+                csv_field(&r.raw)
+            )
+        {
+            rejects_error = Some(e.to_string());
+        }
+    });
+    let mut stream = DomainStream::new(input.inputs, input.options, psl, sink);
+    let mut error = None;
+    for item in stream.by_ref() {
+        match item {
+            Ok(d) => {
+                let target = CrawlTarget {
+                    domain: d.domain,
+                    registrable_domain: d.registrable_domain,
+                    public_suffix: d.public_suffix,
+                    source: d.source.to_string(),
+                    tag: d.tag.map(|t| t.to_string()),
+                    rank: d.rank.and_then(|r| i64::try_from(r).ok()),
+                };
+                if tx.send(target).is_err() {
+                    break; // the crawl stopped (cancelled or failed)
+                }
+            }
+            Err(e) => {
+                error = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    let (stats, _sink) = stream.into_parts();
+    if let Some(mut w) = out
+        && let Err(e) = w.flush()
+        && rejects_error.is_none()
+    {
+        rejects_error = Some(e.to_string());
+    }
+    InputOutcome {
+        stats,
+        error,
+        rejected,
+        rejects_error,
+    }
+}
+
+/// Quotes a CSV field when needed (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn finish_manifest(dir: &std::path::Path, input: &InputOutcome, cancelled: bool) -> anyhow::Result<()> {
+    let Some(mut m) = Manifest::read(dir)? else {
+        bail!("the crawl left no manifest in `{}`", dir.display());
+    };
+    m.inputs = input
+        .stats
+        .sources
+        .iter()
+        .map(|s| InputInfo {
+            path: s.name.clone(),
+            format: s.format.map(|f| f.to_string()).unwrap_or_default(),
+            tag: s.tag.clone(),
+            lines: s.lines,
+            accepted: s.candidates,
+            rejected: s.rejected_total(),
+            sha256: None,
+        })
+        .collect();
+    m.rejected_file = Some(REJECTED_FILE.to_string());
+    m.rejected_lines = input.rejected;
+    if input.error.is_some() || cancelled {
+        m.complete = false;
+    }
+    m.write(dir)?;
+    Ok(())
+}
+
+fn spawn_signal_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+        eprintln!("authcensus: interrupted: finishing domains in flight, flushing the snapshot");
+        cancel.cancel();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_forms() {
+        assert_eq!(parse_resolver("192.0.2.1").unwrap().to_string(), "192.0.2.1:53");
+        assert_eq!(
+            parse_resolver("127.0.0.1:5353").unwrap().to_string(),
+            "127.0.0.1:5353"
+        );
+        assert_eq!(parse_resolver("::1").unwrap().to_string(), "[::1]:53");
+        assert_eq!(parse_resolver("[::1]:5300").unwrap().to_string(), "[::1]:5300");
+        assert!(parse_resolver("resolver.example").is_err());
+    }
+
+    #[test]
+    fn snapshot_ids() {
+        assert!(validate_snapshot_id("2026-11-22").is_ok());
+        assert!(validate_snapshot_id("../x").is_err());
+        assert!(validate_snapshot_id(".hidden").is_err());
+        assert!(validate_snapshot_id("a/b").is_err());
+        assert!(validate_snapshot_id("").is_err());
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("a"), "a");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
