@@ -244,17 +244,18 @@ impl SpfWorld {
         let mut files = Vec::new();
         for f in ["providers_ch.min.json", "providers_at.min.json"] {
             let p = realworld.join("mxmap").join(f);
-            if let Ok(bytes) = std::fs::read(&p) {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                    files.push(f);
-                    let list = v.get("municipalities").and_then(|m| m.as_array());
-                    for m in list.into_iter().flatten() {
-                        if let Some(s) = m.get("spf").and_then(|s| s.as_str())
-                            && s.len() <= 1000
-                            && terms(s).is_some()
-                        {
-                            real.insert(s.trim().to_string());
-                        }
+            let parsed = std::fs::read(&p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            if let Some(v) = parsed {
+                files.push(f);
+                let list = v.get("municipalities").and_then(|m| m.as_array());
+                for m in list.into_iter().flatten() {
+                    if let Some(s) = m.get("spf").and_then(|s| s.as_str())
+                        && s.len() <= 1000
+                        && terms(s).is_some()
+                    {
+                        real.insert(s.trim().to_string());
                     }
                 }
             }
@@ -280,16 +281,15 @@ impl SpfWorld {
         for t in terms(text).unwrap_or_default() {
             match t {
                 Term::Include(n) | Term::Redirect(n) => {
-                    if !self.records.contains_key(&n) {
-                        let h = stable_hash(&n);
-                        let rec = format!(
+                    self.records.entry(n).or_insert_with_key(|n| {
+                        let h = stable_hash(n);
+                        format!(
                             "v=spf1 ip4:198.{}.{}.0/24 {}all",
                             18 + (h % 2),
                             (h >> 8) % 256,
                             if h & 0x10000 == 0 { '-' } else { '~' }
-                        );
-                        self.records.insert(n, rec);
-                    }
+                        )
+                    });
                 }
                 Term::A(Some(n)) => {
                     self.a_names.insert(n);

@@ -1,9 +1,12 @@
 //! Integration tests of the testbed: generation, zone files, DNS and HTTPS.
+// Helpers outside #[test] fns: a panic there is a failed assertion too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod dns;
 mod evolve;
 mod generation;
 mod https;
+mod records;
 mod zones;
 
 use std::path::{Path, PathBuf};
