@@ -195,3 +195,44 @@ fn refuses_non_loopback_addresses() {
     };
     assert!(serve(&t.path().join("u"), opts).is_err());
 }
+
+#[test]
+fn truncation_and_latency_faults_and_clean_shutdown() {
+    let (t, _) = universe(6, 200);
+    let dir = t.path().join("u");
+    let faults = FaultOptions {
+        truncate_rate: 1.0,
+        latency: Duration::from_millis(150),
+        ..FaultOptions::default()
+    };
+    let tb = serve(
+        &dir,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .expect("serve");
+    let start = std::time::Instant::now();
+    let a = udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "latency applied"
+    );
+    assert!(
+        a.metadata.truncation && a.answers.is_empty(),
+        "TC forced over UDP"
+    );
+    let full = tcp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT);
+    assert_eq!(full.answers.len(), 1, "TCP is never truncated");
+    let (dns, https) = (tb.dns_addr, tb.https_addr);
+    drop(tb);
+    assert!(
+        TcpStream::connect(dns).is_err(),
+        "DNS TCP closed after drop"
+    );
+    assert!(
+        TcpStream::connect(https).is_err(),
+        "HTTPS closed after drop"
+    );
+}

@@ -220,3 +220,24 @@ fn distributions_follow_the_figures() {
     );
     assert!(m.spf_real_records > 0);
 }
+
+/// A larger universe generates and loads (run with `--ignored`; about a
+/// minute in a debug build).
+#[test]
+#[ignore]
+fn large_universe_generates_and_serves() {
+    let start = std::time::Instant::now();
+    let (t, s) = universe(100, 100_000);
+    let generated = start.elapsed();
+    assert_eq!(s.domains, 100_000);
+    let tb = authcensus_testbed::serve(
+        &t.path().join("u"),
+        authcensus_testbed::ServeOptions::default(),
+    )
+    .expect("serve");
+    println!(
+        "100k domains: generated in {generated:?}, serving after {:?}",
+        start.elapsed()
+    );
+    tb.shutdown();
+}
