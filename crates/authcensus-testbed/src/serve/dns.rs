@@ -62,7 +62,7 @@ impl DnsState {
         }
     }
 
-    /// Builds the answer to one query; `udp_limit` is `Some` over UDP.
+    /// Builds the answer to one query (`udp`: apply the UDP size limit and TC faults).
     fn handle(&self, bytes: &[u8], udp: bool) -> Action {
         let Ok(req) = Message::from_vec(bytes) else {
             return Action::Drop;
