@@ -7,6 +7,7 @@ mod evolve;
 mod generation;
 mod https;
 mod records;
+mod wire;
 mod zones;
 
 use std::path::{Path, PathBuf};
