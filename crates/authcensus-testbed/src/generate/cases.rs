@@ -154,6 +154,18 @@ pub fn plant(world: &SpfWorld, hosts: &mut Vec<PolicyHost>) -> (Vec<DomainPlan>,
         "redirect= to a provider; effective all from the target",
     );
     c.spf_case("spf_provider_mix", "v=spf1 include:spf.protection.outlook.com include:_spf.google.com include:spf.hostco-mail.net mx a ~all", &[], "three providers plus a and mx: 10 lookups");
+    c.spf_case(
+        "spf_pass_all",
+        "v=spf1 +all",
+        &[],
+        "+all: valid record that authorises everyone",
+    );
+    c.spf_case(
+        "spf_redirect_loop",
+        "v=spf1 redirect=r1._spf.{d}",
+        &[("r1._spf.{d}".into(), "v=spf1 redirect=r1._spf.{d}".into())],
+        "redirect= loop: permerror",
+    );
     // Multiple SPF records.
     {
         let name = "tb-spf-multiple.com";
@@ -341,6 +353,16 @@ pub fn plant(world: &SpfWorld, hosts: &mut Vec<PolicyHost>) -> (Vec<DomainPlan>,
             d,
             "parked domain: null MX (RFC 7505), v=spf1 -all, p=reject",
             &[],
+        );
+    }
+    {
+        let name = "tb-mx-invalid-null.org";
+        let mut d = base(name, "org", name, "mx_invalid_null");
+        d.records.push(Rr::new(name, "MX", "0 ."));
+        c.push(
+            d,
+            "null MX mixed with other MX records (RFC 7505 §3: invalid)",
+            &["mx_exchanges"],
         );
     }
     // --- MTA-STS --------------------------------------------------------

@@ -132,6 +132,16 @@ fn planted_cases_have_the_intended_truth() {
     assert_eq!(split.dmarc_rua.len(), 2);
     assert_eq!(r("dmarc_cname").dmarc_policy.as_deref(), Some("reject"));
 
+    assert_eq!(
+        spf("spf_redirect_loop"),
+        ("permerror".into(), Some(2), Some(0))
+    );
+    let pass = r("spf_pass_all");
+    assert_eq!(
+        (pass.spf_status.as_str(), pass.spf_all.as_deref()),
+        ("valid", Some("+all"))
+    );
+    assert!(!r("mx_invalid_null").mx_null);
     let null = r("mx_null");
     assert!(null.mx_null && null.mx_exchanges.is_empty());
     let sts = |case: &str| {
@@ -175,7 +185,7 @@ fn planted_cases_have_the_intended_truth() {
     assert_eq!(r("co_jp").public_suffix.as_deref(), Some("co.jp"));
     assert_eq!(
         m.cases.len(),
-        36,
+        39,
         "{:?}",
         m.cases.iter().map(|c| &c.case).collect::<Vec<_>>()
     );
