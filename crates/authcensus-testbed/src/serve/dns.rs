@@ -14,7 +14,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::FaultOptions;
 use super::zonefile::ZoneData;
@@ -24,6 +24,10 @@ use crate::rng::Rng;
 pub const MAX_UDP: u16 = 1232;
 /// Longest CNAME chain followed within the served data.
 const MAX_CNAME: usize = 8;
+/// Most UDP queries in flight (more are dropped, like an overloaded server).
+pub const MAX_UDP_IN_FLIGHT: usize = 4096;
+/// Most open TCP connections (more are closed at once).
+pub const MAX_TCP_CONNECTIONS: usize = 256;
 
 /// Shared state of the DNS server.
 pub struct DnsState {
@@ -195,15 +199,18 @@ async fn delay(state: &DnsState) {
 /// Serves UDP until `stop` changes.
 pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
     let sock = Arc::new(sock);
+    let slots = Arc::new(Semaphore::new(MAX_UDP_IN_FLIGHT));
     let mut buf = vec![0u8; 65_535];
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = sock.recv_from(&mut buf) => {
                 let Ok((n, peer)) = r else { continue };
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
                 let bytes = buf[..n].to_vec();
                 let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
                 tokio::spawn(async move {
+                    let _permit = permit;
                     if let Action::Reply(out) = state.handle(&bytes, true) {
                         delay(&state).await;
                         let _ = sock.send_to(&out, peer).await;
@@ -242,14 +249,17 @@ async fn tcp_conn(mut s: TcpStream, state: Arc<DnsState>) {
 
 /// Serves TCP until `stop` changes.
 pub async fn run_tcp(l: TcpListener, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = l.accept() => {
                 if let Ok((s, _)) = r {
+                    let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
                     let st = Arc::clone(&state);
                     let mut stop2 = stop.clone();
                     tokio::spawn(async move {
+                        let _permit = permit;
                         tokio::select! {
                             _ = stop2.changed() => {}
                             _ = tcp_conn(s, st) => {}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::generate::model::Serving;
@@ -17,6 +17,8 @@ use crate::generate::model::Serving;
 pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
 /// Largest request head read.
 const MAX_HEAD: usize = 8192;
+/// Most open connections (more are closed at once).
+pub const MAX_CONNECTIONS: usize = 512;
 
 /// A host's policy body and behaviour.
 #[derive(Debug, Clone)]
@@ -77,13 +79,16 @@ pub async fn run(
     sites: Arc<HashMap<String, Site>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = listener.accept() => {
                 let Ok((tcp, _)) = r else { continue };
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
                 let (acceptor, sites, mut stop2) = (acceptor.clone(), Arc::clone(&sites), stop.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     tokio::select! {
                         _ = stop2.changed() => {}
                         _ = conn(tcp, acceptor, sites) => {}
