@@ -1,0 +1,281 @@
+//! The authoritative DNS server: UDP and TCP on loopback, answering from the
+//! loaded zones, with seeded fault injection and a never-answer list.
+//!
+//! Answers are authoritative (AA) and also set RA, so a crawler can use the
+//! server as its only resolver. UDP responses larger than the client's EDNS
+//! payload size (capped at 1232 bytes, the DNS Flag Day 2020 figure; 512 when
+//! the query has no OPT, RFC 1035 §4.2.1) are sent empty with TC set, and the
+//! client retries over TCP (RFC 7766 §5).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::{RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, watch};
+
+use super::FaultOptions;
+use super::zonefile::ZoneData;
+use crate::rng::Rng;
+
+/// Largest UDP payload the server sends.
+pub const MAX_UDP: u16 = 1232;
+/// Longest CNAME chain followed within the served data.
+const MAX_CNAME: usize = 8;
+/// Most UDP queries in flight (more are dropped, like an overloaded server).
+pub const MAX_UDP_IN_FLIGHT: usize = 4096;
+/// Most open TCP connections (more are closed at once).
+pub const MAX_TCP_CONNECTIONS: usize = 256;
+
+/// Shared state of the DNS server.
+pub struct DnsState {
+    /// The zones.
+    pub data: ZoneData,
+    /// Names (and their subtrees) whose queries are dropped.
+    pub never_answer: Vec<String>,
+    /// Fault settings.
+    pub faults: FaultOptions,
+    /// The fault RNG.
+    pub rng: Mutex<Rng>,
+}
+
+/// What to do with one query.
+enum Action {
+    Drop,
+    Reply(Vec<u8>),
+}
+
+impl DnsState {
+    fn never(&self, name: &str) -> bool {
+        self.never_answer
+            .iter()
+            .any(|n| name == n || name.ends_with(&format!(".{n}")))
+    }
+
+    fn draw(&self) -> (bool, bool, bool) {
+        let f = &self.faults;
+        match self.rng.lock() {
+            Ok(mut r) => (
+                r.chance(f.drop_rate),
+                r.chance(f.servfail_rate),
+                r.chance(f.truncate_rate),
+            ),
+            Err(_) => (false, false, false),
+        }
+    }
+
+    /// Builds the answer to one query (`udp`: apply the UDP size limit and TC faults).
+    fn handle(&self, bytes: &[u8], udp: bool) -> Action {
+        let Ok(req) = Message::from_vec(bytes) else {
+            return Action::Drop;
+        };
+        if req.metadata.message_type != MessageType::Query {
+            return Action::Drop;
+        }
+        let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
+        resp.metadata.recursion_desired = req.metadata.recursion_desired;
+        resp.metadata.recursion_available = true;
+        resp.queries = req.queries.clone();
+        let limit = match &req.edns {
+            Some(e) => {
+                let mut edns = Edns::new();
+                edns.set_max_payload(MAX_UDP);
+                resp.set_edns(edns);
+                e.max_payload().clamp(512, MAX_UDP)
+            }
+            None => 512,
+        };
+        let [q] = req.queries.as_slice() else {
+            resp.metadata.response_code = ResponseCode::FormErr;
+            return encode(&resp);
+        };
+        if req.metadata.op_code != OpCode::Query {
+            resp.metadata.response_code = ResponseCode::NotImp;
+            return encode(&resp);
+        }
+        let qname = q
+            .name()
+            .to_ascii()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if self.never(&qname) {
+            return Action::Drop;
+        }
+        let (drop, servfail, truncate) = self.draw();
+        if drop {
+            return Action::Drop;
+        }
+        if servfail {
+            resp.metadata.response_code = ResponseCode::ServFail;
+            return encode(&resp);
+        }
+        self.answer(&qname, q.query_type(), &mut resp);
+        if udp && truncate {
+            resp.metadata.truncation = true;
+            resp.answers.clear();
+            resp.authorities.clear();
+            return encode(&resp);
+        }
+        match resp.to_vec() {
+            Ok(b) if udp && b.len() > usize::from(limit) => {
+                resp.metadata.truncation = true;
+                resp.answers.clear();
+                resp.authorities.clear();
+                encode(&resp)
+            }
+            Ok(b) => Action::Reply(b),
+            Err(_) => {
+                let mut e = Message::error_msg(
+                    req.metadata.id,
+                    req.metadata.op_code,
+                    ResponseCode::ServFail,
+                );
+                e.queries = req.queries.clone();
+                encode(&e)
+            }
+        }
+    }
+
+    fn answer(&self, qname: &str, qtype: RecordType, resp: &mut Message) {
+        let Some(zone) = self.data.zone_for(qname).map(str::to_string) else {
+            resp.metadata.response_code = ResponseCode::Refused;
+            return;
+        };
+        resp.metadata.authoritative = true;
+        let mut name = qname.to_string();
+        for _ in 0..=MAX_CNAME {
+            let sets = self.data.rrsets.get(&name);
+            if let Some(rs) = sets.and_then(|s| s.get(&qtype)) {
+                resp.answers.extend(rs.iter().cloned());
+                return;
+            }
+            if qtype != RecordType::CNAME
+                && let Some(c) = sets
+                    .and_then(|s| s.get(&RecordType::CNAME))
+                    .and_then(|v| v.first())
+            {
+                resp.answers.push(c.clone());
+                let RData::CNAME(target) = &c.data else {
+                    return;
+                };
+                let t = target
+                    .0
+                    .to_ascii()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                if self.data.zone_for(&t).is_none() {
+                    return;
+                }
+                name = t;
+                continue;
+            }
+            if !self.data.names.contains(&name) {
+                resp.metadata.response_code = ResponseCode::NXDomain;
+            }
+            let z = self.data.zone_for(&name).unwrap_or(&zone);
+            if let Some(soa) = self.data.soa.get(z) {
+                resp.authorities.push(soa.clone());
+            }
+            return;
+        }
+    }
+}
+
+fn encode(m: &Message) -> Action {
+    match m.to_vec() {
+        Ok(b) => Action::Reply(b),
+        Err(_) => Action::Drop,
+    }
+}
+
+async fn delay(state: &DnsState) {
+    if !state.faults.latency.is_zero() {
+        tokio::time::sleep(state.faults.latency).await;
+    }
+}
+
+/// Serves UDP until `stop` changes.
+pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
+    let sock = Arc::new(sock);
+    let slots = Arc::new(Semaphore::new(MAX_UDP_IN_FLIGHT));
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            r = sock.recv_from(&mut buf) => {
+                let Ok((n, peer)) = r else { continue };
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
+                let bytes = buf[..n].to_vec();
+                let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    if let Action::Reply(out) = state.handle(&bytes, true) {
+                        delay(&state).await;
+                        let _ = sock.send_to(&out, peer).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn tcp_conn(mut s: TcpStream, state: Arc<DnsState>) {
+    // Bounded: at most 100 queries per connection, 10 s idle.
+    for _ in 0..100 {
+        let mut len = [0u8; 2];
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut len)).await;
+        if !matches!(read, Ok(Ok(_))) {
+            return;
+        }
+        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if s.read_exact(&mut msg).await.is_err() {
+            return;
+        }
+        if let Action::Reply(out) = state.handle(&msg, false) {
+            delay(&state).await;
+            let Ok(l) = u16::try_from(out.len()) else {
+                return;
+            };
+            let mut framed = l.to_be_bytes().to_vec();
+            framed.extend_from_slice(&out);
+            if s.write_all(&framed).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Serves TCP until `stop` changes.
+pub async fn run_tcp(l: TcpListener, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            r = l.accept() => {
+                if let Ok((s, _)) = r {
+                    let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
+                    let st = Arc::clone(&state);
+                    let mut stop2 = stop.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        tokio::select! {
+                            _ = stop2.changed() => {}
+                            _ = tcp_conn(s, st) => {}
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A record list helper for tests and tools: the records at `name` of `rtype`.
+pub fn lookup<'a>(data: &'a ZoneData, name: &str, rtype: RecordType) -> &'a [Record] {
+    data.rrsets
+        .get(name)
+        .and_then(|s| s.get(&rtype))
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}

@@ -1,0 +1,213 @@
+//! The testbed servers: authoritative DNS (UDP + TCP) and HTTPS for the
+//! MTA-STS policy hosts, on loopback, answering from a generated universe
+//! directory. They run on a private tokio runtime in a background thread, so
+//! [`serve`] works from synchronous and asynchronous callers alike; dropping
+//! the [`RunningTestbed`] (or calling [`RunningTestbed::shutdown`]) stops both.
+
+pub mod dns;
+pub mod https;
+pub mod tls;
+pub mod zonefile;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::ring::default_provider;
+
+use crate::Error;
+use crate::generate::model::Serving;
+use crate::generate::{SERVING, read_manifest};
+use crate::rng::Rng;
+
+/// Per-query fault injection (seeded, so a run is repeatable in its counts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultOptions {
+    /// Delay before every DNS answer.
+    pub latency: Duration,
+    /// Share of queries dropped.
+    pub drop_rate: f64,
+    /// Share of queries answered SERVFAIL.
+    pub servfail_rate: f64,
+    /// Share of UDP answers sent empty with TC set.
+    pub truncate_rate: f64,
+    /// Seed of the fault RNG.
+    pub seed: u64,
+}
+
+/// Where to listen and which faults to inject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeOptions {
+    /// DNS address (UDP and TCP); must be loopback. Port 0 picks one.
+    pub dns_addr: SocketAddr,
+    /// HTTPS address; must be loopback. Port 0 picks one.
+    pub https_addr: SocketAddr,
+    /// Fault injection.
+    pub faults: FaultOptions,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServeOptions {
+            dns_addr: any,
+            https_addr: any,
+            faults: FaultOptions::default(),
+        }
+    }
+}
+
+/// Running servers; dropping stops them.
+#[derive(Debug)]
+pub struct RunningTestbed {
+    /// DNS address (UDP and TCP).
+    pub dns_addr: SocketAddr,
+    /// HTTPS address.
+    pub https_addr: SocketAddr,
+    /// The CA certificate (PEM) that signs the policy hosts' certificates.
+    pub ca_pem_path: PathBuf,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningTestbed {
+    /// Stops both servers and waits for them.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningTestbed {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn io(addr: SocketAddr, e: std::io::Error) -> Error {
+    Error::io(Path::new(&addr.to_string()), e)
+}
+
+fn check_loopback(addr: SocketAddr) -> Result<(), Error> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(io(
+            addr,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "testbed listens on loopback only",
+            ),
+        ))
+    }
+}
+
+fn load_sites(dir: &Path) -> Result<HashMap<String, https::Site>, Error> {
+    let pdir = dir.join("policies");
+    let path = pdir.join(SERVING);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let serving: BTreeMap<String, Serving> =
+        serde_json::from_slice(&bytes).map_err(|e| Error::json(&path, e))?;
+    let mut sites = HashMap::new();
+    for (host, serving) in serving {
+        let p = pdir.join(&host).join(".well-known").join("mta-sts.txt");
+        let body = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        sites.insert(host, https::Site { body, serving });
+    }
+    Ok(sites)
+}
+
+/// Starts the DNS and HTTPS servers for the universe in `dir`.
+///
+/// # Errors
+/// A non-loopback address, a port in use, or universe files that cannot be
+/// read (zone lines that do not load are reported with their line number).
+pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
+    check_loopback(opts.dns_addr)?;
+    check_loopback(opts.https_addr)?;
+    let data = zonefile::load_dir(&dir.join("zones"))?;
+    let manifest = read_manifest(dir)?;
+    let sites = load_sites(dir)?;
+    let good: Vec<String> = sites
+        .iter()
+        .filter(|(_, s)| s.serving != Serving::BadCertificate)
+        .map(|(h, _)| h.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (resolver, ca_pem) = tls::build(&good)?;
+    let ca_pem_path = dir.join("ca.pem");
+    std::fs::write(&ca_pem_path, ca_pem).map_err(|e| Error::io(&ca_pem_path, e))?;
+    let config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+
+    let udp = UdpSocket::bind(opts.dns_addr).map_err(|e| io(opts.dns_addr, e))?;
+    let dns_addr = udp.local_addr().map_err(|e| io(opts.dns_addr, e))?;
+    let tcp = TcpListener::bind(dns_addr).map_err(|e| io(dns_addr, e))?;
+    let https = TcpListener::bind(opts.https_addr).map_err(|e| io(opts.https_addr, e))?;
+    let https_addr = https.local_addr().map_err(|e| io(opts.https_addr, e))?;
+    for r in [
+        udp.set_nonblocking(true),
+        tcp.set_nonblocking(true),
+        https.set_nonblocking(true),
+    ] {
+        r.map_err(|e| io(dns_addr, e))?;
+    }
+    let state = Arc::new(dns::DnsState {
+        data,
+        never_answer: manifest.never_answer.clone(),
+        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
+        faults: opts.faults,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| io(dns_addr, e))?;
+    let (stop, rx) = watch::channel(false);
+    let sites = Arc::new(sites);
+    let thread = std::thread::Builder::new()
+        .name("authcensus-testbed".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let (Ok(udp), Ok(tcp), Ok(https)) = (
+                    tokio::net::UdpSocket::from_std(udp),
+                    tokio::net::TcpListener::from_std(tcp),
+                    tokio::net::TcpListener::from_std(https),
+                ) else {
+                    tracing::error!("testbed: cannot register sockets with the runtime");
+                    return;
+                };
+                let mut done = rx.clone();
+                tokio::spawn(dns::run_udp(udp, Arc::clone(&state), rx.clone()));
+                tokio::spawn(dns::run_tcp(tcp, Arc::clone(&state), rx.clone()));
+                tokio::spawn(https::run(https, acceptor, sites, rx));
+                let _ = done.changed().await;
+            });
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        })
+        .map_err(|e| io(dns_addr, e))?;
+    Ok(RunningTestbed {
+        dns_addr,
+        https_addr,
+        ca_pem_path,
+        stop,
+        thread: Some(thread),
+    })
+}

@@ -1,0 +1,238 @@
+//! The DNS server over real sockets: TXT, MX, NXDOMAIN, NODATA, TC then TCP,
+//! the never-answer list and fault injection.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use authcensus_testbed::{FaultOptions, ServeOptions, serve};
+use hickory_proto::op::{Edns, Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::{N, case_domain, manifest, row, truth, universe};
+
+fn query(name: &str, rtype: RecordType, edns: bool) -> Vec<u8> {
+    let mut m = Message::query();
+    m.metadata.recursion_desired = true;
+    m.add_query(hickory_proto::op::Query::query(
+        Name::from_ascii(format!("{name}.")).expect("name"),
+        rtype,
+    ));
+    if edns {
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        m.set_edns(e);
+    }
+    m.to_vec().expect("encode")
+}
+
+fn udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Option<Message> {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.set_read_timeout(Some(Duration::from_millis(700)))
+        .expect("timeout");
+    s.send_to(&query(name, rtype, true), addr).expect("send");
+    let mut buf = [0u8; 4096];
+    let (n, _) = s.recv_from(&mut buf).ok()?;
+    Some(Message::from_vec(&buf[..n]).expect("decode"))
+}
+
+fn tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let q = query(name, rtype, true);
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    s.write_all(&framed).expect("write");
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).expect("len");
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).expect("body");
+    Message::from_vec(&buf).expect("decode")
+}
+
+fn txts(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::TXT(t) => Some(
+                t.txt_data
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect::<String>(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn answers_txt_mx_nxdomain_nodata_and_tcp_after_tc() {
+    let (t, _) = universe(3, N);
+    let dir = t.path().join("u");
+    let m = manifest(&dir);
+    let rows = truth(&dir);
+    let tb = serve(&dir, ServeOptions::default()).expect("serve");
+    assert!(tb.dns_addr.ip().is_loopback());
+
+    let d = case_domain(&m, "spf_split_strings");
+    let a = udp(tb.dns_addr, &d, RecordType::TXT).expect("answer");
+    assert_eq!(a.metadata.response_code, ResponseCode::NoError);
+    assert!(a.metadata.authoritative);
+    let txt = txts(&a);
+    assert_eq!(
+        txt,
+        vec![row(&rows, &d).spf_record.clone().expect("record")]
+    );
+    match &a.answers[0].data {
+        RData::TXT(t) => assert!(t.txt_data.len() > 1, "split into several strings"),
+        other => panic!("{other:?}"),
+    }
+
+    let mx = udp(tb.dns_addr, &d, RecordType::MX).expect("answer");
+    let mut hosts: Vec<(u16, String)> = mx
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::MX(x) => Some((
+                x.preference,
+                x.exchange.to_ascii().trim_end_matches('.').to_string(),
+            )),
+            _ => None,
+        })
+        .collect();
+    hosts.sort();
+    let names: Vec<String> = hosts.into_iter().map(|(_, h)| h).collect();
+    assert_eq!(names, row(&rows, &d).mx_exchanges);
+
+    let nx = udp(tb.dns_addr, "no-such-name-here.com", RecordType::TXT).expect("answer");
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert!(nx.answers.is_empty());
+    assert_eq!(nx.authorities.len(), 1, "SOA in authority");
+    let listed = udp(tb.dns_addr, &case_domain(&m, "nxdomain"), RecordType::A).expect("answer");
+    assert_eq!(listed.metadata.response_code, ResponseCode::NXDomain);
+
+    let ent = udp(tb.dns_addr, "co.jp", RecordType::TXT).expect("answer");
+    assert_eq!(
+        ent.metadata.response_code,
+        ResponseCode::NoError,
+        "empty non-terminal"
+    );
+    assert!(ent.answers.is_empty());
+    let refused = udp(tb.dns_addr, "example.invalid", RecordType::A).expect("answer");
+    assert_eq!(refused.metadata.response_code, ResponseCode::Refused);
+
+    let cname = udp(
+        tb.dns_addr,
+        &format!("_dmarc.{}", case_domain(&m, "dmarc_cname")),
+        RecordType::TXT,
+    )
+    .expect("answer");
+    assert_eq!(cname.answers[0].record_type(), RecordType::CNAME);
+    assert!(txts(&cname)[0].starts_with("v=DMARC1; p=reject"));
+
+    let long = case_domain(&m, "spf_long_txt_tcp");
+    let tc = udp(tb.dns_addr, &long, RecordType::TXT).expect("answer");
+    assert!(tc.metadata.truncation, "TC over UDP");
+    assert!(tc.answers.is_empty());
+    let full = tcp(tb.dns_addr, &long, RecordType::TXT);
+    assert!(!full.metadata.truncation);
+    assert_eq!(
+        txts(&full),
+        vec![row(&rows, &long).spf_record.clone().expect("record")]
+    );
+
+    let silent = udp(
+        tb.dns_addr,
+        &case_domain(&m, "never_answers"),
+        RecordType::TXT,
+    );
+    assert!(silent.is_none(), "never-answer names are dropped");
+    tb.shutdown();
+}
+
+#[test]
+fn servfail_injection_is_applied() {
+    let (t, _) = universe(4, 200);
+    let dir = t.path().join("u");
+    let faults = FaultOptions {
+        servfail_rate: 1.0,
+        seed: 1,
+        ..FaultOptions::default()
+    };
+    let tb = serve(
+        &dir,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .expect("serve");
+    let a = udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
+    assert_eq!(a.metadata.response_code, ResponseCode::ServFail);
+    drop(tb);
+    let faults = FaultOptions {
+        drop_rate: 1.0,
+        ..FaultOptions::default()
+    };
+    let tb = serve(
+        &dir,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .expect("serve");
+    assert!(udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).is_none());
+}
+
+#[test]
+fn refuses_non_loopback_addresses() {
+    let (t, _) = universe(4, 100);
+    let opts = ServeOptions {
+        dns_addr: "0.0.0.0:0".parse().expect("addr"),
+        ..ServeOptions::default()
+    };
+    assert!(serve(&t.path().join("u"), opts).is_err());
+}
+
+#[test]
+fn truncation_and_latency_faults_and_clean_shutdown() {
+    let (t, _) = universe(6, 200);
+    let dir = t.path().join("u");
+    let faults = FaultOptions {
+        truncate_rate: 1.0,
+        latency: Duration::from_millis(150),
+        ..FaultOptions::default()
+    };
+    let tb = serve(
+        &dir,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .expect("serve");
+    let start = std::time::Instant::now();
+    let a = udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "latency applied"
+    );
+    assert!(
+        a.metadata.truncation && a.answers.is_empty(),
+        "TC forced over UDP"
+    );
+    let full = tcp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT);
+    assert_eq!(full.answers.len(), 1, "TCP is never truncated");
+    let (dns, https) = (tb.dns_addr, tb.https_addr);
+    drop(tb);
+    assert!(
+        TcpStream::connect(dns).is_err(),
+        "DNS TCP closed after drop"
+    );
+    assert!(
+        TcpStream::connect(https).is_err(),
+        "HTTPS closed after drop"
+    );
+}
