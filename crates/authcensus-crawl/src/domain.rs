@@ -13,9 +13,10 @@
 //! - `spf_dns_lookups` / `spf_void_lookups` are set when an SPF record was
 //!   found at the domain, null otherwise.
 //! - `dmarc_policy`, `dmarc_subdomain_policy`, `dmarc_nonexistent_policy`,
-//!   `dmarc_pct`, `dmarc_rua`, `dmarc_ruf` come from the applied record when
-//!   one was parsed (even an unusable one); `dmarc_pct` reports the `pct=`
-//!   value although RFC 9989 makes it historic (100 when absent).
+//!   `dmarc_pct`, `dmarc_rua`, `dmarc_ruf` come from the applied record only
+//!   when it is valid (an invalid record applies no policy; its text stays in
+//!   `dmarc_record` and its faults in `dmarc_errors`); `dmarc_pct` reports
+//!   the `pct=` value although RFC 9989 makes it historic (100 when absent).
 //! - `dmarc_source` may also be `public_suffix` (RFC 9989 §4.10.1, third
 //!   preference: a `psd=y` record).
 //! - `dmarc_errors`: codes of the applied record's findings of severity
@@ -309,7 +310,12 @@ fn fill_dmarc(
     row.dmarc_record = d.record_text.as_deref().map(|t| b.record(t));
     row.dmarc_source = d.source.map(|s| s.label().to_string());
     row.dmarc_found_at = d.found_at.clone();
-    if let Some(rec) = d.parsed.as_ref().and_then(|p| p.record.as_ref()) {
+    if let Some(rec) = d
+        .parsed
+        .as_ref()
+        .and_then(|p| p.record.as_ref())
+        .filter(|_| d.status == DiscoveryStatus::Valid)
+    {
         row.dmarc_policy = rec.p.map(|p| p.label().to_string());
         row.dmarc_subdomain_policy = rec.sp.map(|p| p.label().to_string());
         row.dmarc_nonexistent_policy = rec.np.map(|p| p.label().to_string());

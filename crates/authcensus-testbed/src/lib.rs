@@ -15,12 +15,14 @@
 //! The ground truth asserts the columns in [`CONTRACT`]; see the crate README
 //! for the distributions and their sources.
 
+pub mod check;
 pub mod generate;
 pub mod rng;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
 
+pub use check::{Mismatch, TruthReport, compare};
 pub use generate::truth::CONTRACT;
 pub use generate::{GenerateOptions, GenerateSummary, TestbedManifest, generate, read_manifest};
 pub use serve::{FaultOptions, RunningTestbed, ServeOptions, serve};

@@ -15,9 +15,9 @@ use authcensus_crawl::{
 };
 use authcensus_dns::{DnsClient, DnsConfig};
 use authcensus_input::{DomainStream, FnSink, InputStats, Rejection, SuffixList};
+use authcensus_store::WriterOptions;
 use authcensus_store::layout::{REJECTED_FILE, snapshot_dir};
 use authcensus_store::manifest::{InputInfo, Manifest, PslInfo, ResolverInfo, utc_date_today};
-use authcensus_store::WriterOptions;
 use clap::Args;
 
 use crate::input_args::{InputArgs, InputSettings};
@@ -71,6 +71,9 @@ pub struct CrawlArgs {
     /// User-Agent of MTA-STS policy fetches [default: authcensus/VERSION (+email-auth survey)].
     #[arg(long, value_name = "TEXT")]
     user_agent: Option<String>,
+    /// Rows per Parquet part file (the sort buffer and the unit of resume).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    rows_per_file: usize,
     /// Never draw a progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -102,9 +105,43 @@ pub struct CrawlPlan {
     pub snapshot: String,
     /// Draw a progress bar when stderr is a terminal.
     pub progress: bool,
+    /// Rows per part file.
+    pub rows_per_file: usize,
 }
 
 impl CrawlPlan {
+    /// A plan crawling `input` through one resolver into `out/snapshot=<id>`
+    /// with every limit at its default (the demo and tests).
+    pub fn local(
+        input: InputArgs,
+        resolver: SocketAddr,
+        out: PathBuf,
+        snapshot: String,
+        ca_file: Option<PathBuf>,
+        https_port: u16,
+    ) -> anyhow::Result<Self> {
+        let mut dns = DnsConfig::new(vec![resolver]);
+        // A loopback server answers in microseconds: a never-answering name
+        // should not hold the demo for the internet's 2 s x 3 attempts.
+        dns.attempt_timeout = Duration::from_millis(400);
+        dns.retries = 1;
+        Ok(CrawlPlan {
+            input: InputSettings::from_args(input)?,
+            resolvers: vec![resolver],
+            dns,
+            crawl: CrawlSettings {
+                ca_file,
+                https_port,
+                mta_sts_fetch_timeout: Duration::from_secs(3),
+                ..CrawlSettings::default()
+            },
+            out,
+            snapshot,
+            progress: true,
+            rows_per_file: WriterOptions::default().rows_per_file,
+        })
+    }
+
     /// Validates the arguments.
     pub fn from_args(args: CrawlArgs) -> anyhow::Result<Self> {
         let input = InputSettings::from_args(args.input)?;
@@ -126,6 +163,9 @@ impl CrawlPlan {
         }
         if args.concurrency == 0 {
             bail!("`--concurrency` must be at least 1");
+        }
+        if args.rows_per_file == 0 {
+            bail!("`--rows-per-file` must be at least 1");
         }
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
@@ -154,6 +194,7 @@ impl CrawlPlan {
             out: args.out,
             snapshot,
             progress: !args.no_progress,
+            rows_per_file: args.rows_per_file,
         })
     }
 }
@@ -171,7 +212,9 @@ fn validate_snapshot_id(id: &str) -> anyhow::Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !id.starts_with('.');
     if !ok {
-        bail!("`--snapshot {id}`: use 1-64 characters of A-Z a-z 0-9 - _ . (not starting with a dot)");
+        bail!(
+            "`--snapshot {id}`: use 1-64 characters of A-Z a-z 0-9 - _ . (not starting with a dot)"
+        );
     }
     Ok(())
 }
@@ -259,6 +302,8 @@ pub async fn execute(
         snapshot_id: plan.snapshot.clone(),
         writer: WriterOptions {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            rows_per_file: plan.rows_per_file,
+            row_group_rows: plan.rows_per_file.clamp(1, 50_000),
             ..WriterOptions::default()
         },
         resolvers: plan
@@ -401,7 +446,11 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn finish_manifest(dir: &std::path::Path, input: &InputOutcome, cancelled: bool) -> anyhow::Result<()> {
+fn finish_manifest(
+    dir: &std::path::Path,
+    input: &InputOutcome,
+    cancelled: bool,
+) -> anyhow::Result<()> {
     let Some(mut m) = Manifest::read(dir)? else {
         bail!("the crawl left no manifest in `{}`", dir.display());
     };
@@ -460,13 +509,19 @@ mod tests {
 
     #[test]
     fn resolver_forms() {
-        assert_eq!(parse_resolver("192.0.2.1").unwrap().to_string(), "192.0.2.1:53");
+        assert_eq!(
+            parse_resolver("192.0.2.1").unwrap().to_string(),
+            "192.0.2.1:53"
+        );
         assert_eq!(
             parse_resolver("127.0.0.1:5353").unwrap().to_string(),
             "127.0.0.1:5353"
         );
         assert_eq!(parse_resolver("::1").unwrap().to_string(), "[::1]:53");
-        assert_eq!(parse_resolver("[::1]:5300").unwrap().to_string(), "[::1]:5300");
+        assert_eq!(
+            parse_resolver("[::1]:5300").unwrap().to_string(),
+            "[::1]:5300"
+        );
         assert!(parse_resolver("resolver.example").is_err());
     }
 

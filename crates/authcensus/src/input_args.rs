@@ -139,13 +139,35 @@ fn parse_column(s: &str) -> Column {
     }
 }
 
+impl InputArgs {
+    /// Arguments for plain files with one tag and every other option at its default.
+    pub fn for_files(inputs: Vec<String>, tag: Option<String>) -> Self {
+        InputArgs {
+            inputs,
+            lists: Vec::new(),
+            lists_dir: PathBuf::from("domain-lists"),
+            format: Vec::new(),
+            column: Vec::new(),
+            tag: tag.into_iter().collect(),
+            shard: None,
+            psl: None,
+            psl_icann_only: false,
+            dedup_memory: DEFAULT_DEDUP_MEMORY,
+            spill_dir: None,
+        }
+    }
+}
+
 impl InputSettings {
     /// Loads the Public Suffix List these settings name.
     ///
     /// # Errors
     /// The list cannot be read or parsed.
     pub fn load_psl(&self) -> anyhow::Result<Arc<SuffixList>> {
-        Ok(Arc::new(SuffixList::load(self.psl.as_deref(), self.sections)?))
+        Ok(Arc::new(SuffixList::load(
+            self.psl.as_deref(),
+            self.sections,
+        )?))
     }
 }
 

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crawl;
+mod demo;
 mod domains;
 mod input_args;
 mod progress;
+mod testbed;
 
 /// Survey email domain authentication across millions of domains.
 #[derive(Debug, Parser)]
@@ -25,6 +27,11 @@ enum Command {
     /// Crawl domains: fetch and classify SPF, DMARC, MX, MTA-STS, TLS-RPT,
     /// BIMI and NS for each, writing a Parquet snapshot.
     Crawl(crawl::CrawlArgs),
+    /// Generate a synthetic universe, serve it on loopback, crawl two months
+    /// of it and print the report and diff (no internet needed).
+    Demo(demo::DemoArgs),
+    /// Generate or serve the synthetic test universe.
+    Testbed(testbed::TestbedArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +46,8 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Domains(args) => domains::run(args),
         Command::Crawl(args) => crawl::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Testbed(args) => testbed::run(args),
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,9 @@ use std::process::{Command, Output, Stdio};
 
 use authcensus_testsupport::{shared_data, workspace_root};
 
-fn authcensus(args: &[&str], stdin: Option<&[u8]>) -> Output {
+mod crawl;
+
+pub(crate) fn authcensus(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authcensus"))
         .args(args)
         .current_dir(workspace_root())

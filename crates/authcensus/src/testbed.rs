@@ -1,0 +1,137 @@
+//! `authcensus testbed generate|serve`: the synthetic universe on loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use authcensus_testbed::{FaultOptions, GenerateOptions, ServeOptions};
+use clap::{Args, Subcommand};
+
+/// `authcensus testbed ...`
+#[derive(Debug, Args)]
+pub struct TestbedArgs {
+    #[command(subcommand)]
+    command: TestbedCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TestbedCommand {
+    /// Write a universe: zone files, MTA-STS policies, domains.txt, the ground truth.
+    Generate(GenerateArgs),
+    /// Serve a universe on loopback (DNS over UDP and TCP, HTTPS for mta-sts hosts) until interrupted.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Number of input domains (planted hard cases included).
+    #[arg(long, default_value_t = 20_000)]
+    domains: usize,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Write the next month's universe evolved from this one instead.
+    #[arg(long, value_name = "DIR")]
+    evolve: Option<PathBuf>,
+    /// Real-world records (mxmap) the SPF records are drawn from.
+    #[arg(long, value_name = "DIR", default_value = "../shared/data/realworld")]
+    realworld: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The universe directory.
+    dir: PathBuf,
+    /// DNS address (loopback only).
+    #[arg(long, default_value = "127.0.0.1:5300")]
+    dns: SocketAddr,
+    /// HTTPS address (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    https: SocketAddr,
+    /// Delay before every DNS answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of DNS queries dropped (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Share of DNS queries answered SERVFAIL (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    servfail_rate: f64,
+    /// Share of UDP answers truncated (TC=1), forcing TCP (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    truncate_rate: f64,
+    /// Seed of the fault injection.
+    #[arg(long, default_value_t = 1)]
+    fault_seed: u64,
+}
+
+/// Runs `authcensus testbed`.
+pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TestbedCommand::Generate(g) => {
+            let mut opts = GenerateOptions::new(g.domains, g.seed, g.out.clone());
+            opts.evolve_from = g.evolve;
+            opts.realworld = g.realworld;
+            let s = authcensus_testbed::generate(&opts)
+                .with_context(|| format!("generating the universe in `{}`", g.out.display()))?;
+            eprintln!(
+                "authcensus: universe in `{}`: {} domains, {} zones, {} planted cases, {} policy hosts, {} transitions",
+                s.out_dir.display(),
+                s.domains,
+                s.zones.len(),
+                s.cases,
+                s.policy_hosts,
+                s.transitions
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TestbedCommand::Serve(s) => {
+            for (flag, v) in [
+                ("--drop-rate", s.drop_rate),
+                ("--servfail-rate", s.servfail_rate),
+                ("--truncate-rate", s.truncate_rate),
+            ] {
+                anyhow::ensure!((0.0..=1.0).contains(&v), "`{flag}` must be between 0 and 1");
+            }
+            let running = authcensus_testbed::serve(
+                &s.dir,
+                ServeOptions {
+                    dns_addr: s.dns,
+                    https_addr: s.https,
+                    faults: FaultOptions {
+                        latency: Duration::from_millis(s.latency_ms),
+                        drop_rate: s.drop_rate,
+                        servfail_rate: s.servfail_rate,
+                        truncate_rate: s.truncate_rate,
+                        seed: s.fault_seed,
+                    },
+                },
+            )
+            .with_context(|| format!("serving `{}`", s.dir.display()))?;
+            println!("dns {}", running.dns_addr);
+            println!("https {}", running.https_addr);
+            println!("ca {}", running.ca_pem_path.display());
+            eprintln!(
+                "authcensus: serving; crawl with: authcensus crawl --resolver {} --ca-file {} --mta-sts-port {} {}/domains.txt  (Ctrl-C stops)",
+                running.dns_addr,
+                running.ca_pem_path.display(),
+                running.https_addr.port(),
+                s.dir.display()
+            );
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(async {
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            running.shutdown();
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
