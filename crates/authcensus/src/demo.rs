@@ -73,6 +73,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut exact = true;
     let mut snapshots = Vec::new();
     for (dir, id) in months.iter().zip(MONTHS) {
+        // The demo's snapshots are its own output: start them afresh so a
+        // rerun with other options never resumes into stale rows.
+        let old = authcensus_store::layout::snapshot_dir(&args.out, id);
+        if old.exists() {
+            std::fs::remove_dir_all(&old).with_context(|| {
+                format!("removing the previous demo snapshot `{}`", old.display())
+            })?;
+        }
         let served = authcensus_testbed::serve(dir, ServeOptions::default())
             .with_context(|| format!("serving `{}`", dir.display()))?;
         eprintln!(
