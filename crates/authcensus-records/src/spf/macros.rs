@@ -40,14 +40,18 @@ pub fn letter_value(letter: MacroLetter, vars: &MacroVars<'_>) -> String {
         MacroLetter::Domain => vars.domain.to_string(),
         MacroLetter::Ip => match vars.ip {
             IpAddr::V4(v4) => v4.to_string(),
-            // §7.3: "the "i" macro expands to a dot-format address".
+            // §7.3: "the "i" macro expands to a dot-format address". The
+            // text leaves the case of the hex nibbles open; the official
+            // RFC 7208 test suite (v-macro-ip6) expects uppercase, the §7.4
+            // example shows lowercase. DNS names are case-insensitive, so
+            // both query the same name: we follow the suite.
             IpAddr::V6(v6) => {
                 let mut s = String::with_capacity(63);
                 for (n, byte) in v6.octets().iter().enumerate() {
                     if n > 0 {
                         s.push('.');
                     }
-                    s.push_str(&format!("{:x}.{:x}", byte >> 4, byte & 0xf));
+                    s.push_str(&format!("{:X}.{:X}", byte >> 4, byte & 0xf));
                 }
                 s
             }
@@ -202,9 +206,16 @@ mod tests {
             ex("%{lr-}.lp._spf.%{d2}", v4),
             "bad.strong.lp._spf.example.com"
         );
+        // §7.4 writes the nibbles in lowercase; the same DNS name in uppercase
+        // nibbles (what the official suite expects, see above).
         assert_eq!(
             ex("%{ir}.%{v}._spf.%{d2}", "2001:db8::cb01"),
-            "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
+            "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com"
+        );
+        assert!(
+            ex("%{ir}.%{v}._spf.%{d2}", "2001:db8::cb01").eq_ignore_ascii_case(
+                "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
+            )
         );
         assert_eq!(ex("%{S}", v4), "strong-bad%40email.example.com");
         assert_eq!(ex("%%%_%-", v4), "% %20");

@@ -184,12 +184,8 @@ fn pyspf_zone(zonedata: &Value) -> MemoryResolver {
 
 /// Test ids of the RFC 7208 suite that do not pass, each with its reason.
 /// Asserted exactly: a new failure or a fixed exception fails the test.
-const RFC7208_EXCEPTIONS: &[(&str, &str)] = &[(
-    "v-macro-ip6",
-    "expects %{ir} of an IPv6 client in uppercase nibbles (E.B.A.B...); RFC 7208 §7.4 \
-     expands %{ir} of 2001:db8::cb01 to lowercase nibbles (1.0.b.c...), which we follow. \
-     DNS names are case-insensitive, so only the explanation text differs",
-)];
+/// (None: every test passes.)
+const RFC7208_EXCEPTIONS: &[(&str, &str)] = &[];
 
 #[test]
 fn rfc7208_official_suite() {
