@@ -203,6 +203,7 @@ where
 
     fill_spf(&mut row, &mut b, &txt, &spf_an);
     fill_dmarc(&mut row, &mut b, &d9989, &d7489, org_psl.as_deref());
+    check_external_destinations(&mut row, &mut b, &dns, ctx.org.as_ref(), &d9989).await;
 
     row.mx_exchanges = b.list(mx_hosts.iter().map(String::as_str), s.max_short_text);
     row.mx_null = mx_assessment.status == mx::MxStatus::NullMx;
@@ -297,6 +298,55 @@ fn dmarc_codes(d: &DmarcDiscovery) -> Vec<String> {
         push(n.kind.code());
     }
     out
+}
+
+/// External report destinations checked per domain, at most (a record with
+/// thousands of rua URIs must not cost thousands of queries).
+pub const MAX_EXTERNAL_CHECKS: usize = 8;
+
+/// RFC 7489 §7.1 (RFC 9990 §3): rua/ruf URIs whose host lies in another
+/// organizational domain must be authorised by a `v=DMARC1` TXT record at
+/// `<policy domain>._report._dmarc.<host>`. The unauthorised URIs go to
+/// `dmarc_external_unauthorized`; a lookup failure is not a verdict and adds
+/// `external_destination_temperror` to `dmarc_errors` instead. Answers come
+/// through the shared cache, so each (policy domain, host) pair is queried
+/// once per run.
+async fn check_external_destinations<D: Resolver, O: OrgDomain>(
+    row: &mut SnapshotRow,
+    b: &mut Bounded,
+    dns: &D,
+    org: &O,
+    d: &DmarcDiscovery,
+) {
+    if d.status != DiscoveryStatus::Valid {
+        return;
+    }
+    let (Some(rec), Some(at)) = (
+        d.parsed.as_ref().and_then(|p| p.record.as_ref()),
+        d.found_at.as_deref(),
+    ) else {
+        return;
+    };
+    let mut unauthorized = Vec::new();
+    let mut temperror = false;
+    for dest in dmarc::external_destinations(rec, at, org)
+        .iter()
+        .take(MAX_EXTERNAL_CHECKS)
+    {
+        match dmarc::verify_destination(dns, dest).await {
+            dmarc::Authorization::Authorized { .. } => {}
+            dmarc::Authorization::TempError(_) => temperror = true,
+            dmarc::Authorization::NotAuthorized | dmarc::Authorization::OverrideRejected => {
+                unauthorized.push(dest.uri.uri.clone());
+            }
+        }
+    }
+    row.dmarc_external_unauthorized =
+        b.list(unauthorized.iter().map(String::as_str), b.short_max());
+    if temperror {
+        row.dmarc_errors
+            .push("external_destination_temperror".to_string());
+    }
 }
 
 fn fill_dmarc(

@@ -187,6 +187,7 @@ fn batch_to_rows(batch: &RecordBatch, out: &mut Vec<SnapshotRow>) -> Result<(), 
     let mut dmarc_rua = b.lists(DMARC_RUA)?.into_iter();
     let mut dmarc_ruf = b.lists(DMARC_RUF)?.into_iter();
     let mut dmarc_errors = b.lists(DMARC_ERRORS)?.into_iter();
+    let mut dmarc_ext = b.lists(DMARC_EXTERNAL_UNAUTHORIZED)?.into_iter();
     let mut org_tw = b.strs(DMARC_ORG_DOMAIN_TREEWALK)?.into_iter();
     let mut org_psl = b.strs(DMARC_ORG_DOMAIN_PSL)?.into_iter();
     let mut d7489_status = b.req_strs(DMARC_RFC7489_STATUS)?.into_iter();
@@ -239,6 +240,7 @@ fn batch_to_rows(batch: &RecordBatch, out: &mut Vec<SnapshotRow>) -> Result<(), 
             dmarc_rua: dmarc_rua.next().unwrap_or_default(),
             dmarc_ruf: dmarc_ruf.next().unwrap_or_default(),
             dmarc_errors: dmarc_errors.next().unwrap_or_default(),
+            dmarc_external_unauthorized: dmarc_ext.next().unwrap_or_default(),
             dmarc_org_domain_treewalk: org_tw.next().flatten(),
             dmarc_org_domain_psl: org_psl.next().flatten(),
             dmarc_rfc7489_status: d7489_status.next().ok_or_else(short)?,

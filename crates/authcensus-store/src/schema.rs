@@ -88,6 +88,11 @@ pub const DMARC_RUA: &str = "dmarc_rua";
 pub const DMARC_RUF: &str = "dmarc_ruf";
 /// Finding codes of the DMARC record and discovery.
 pub const DMARC_ERRORS: &str = "dmarc_errors";
+/// rua/ruf URIs in another organizational domain whose destination does not
+/// authorise the reports (no `v=DMARC1` TXT at `<policy domain>._report._dmarc.<host>`,
+/// RFC 7489 §7.1, or an override to another host); empty when all are authorised
+/// or none is external.
+pub const DMARC_EXTERNAL_UNAUTHORIZED: &str = "dmarc_external_unauthorized";
 /// Organizational domain by the RFC 9989 DNS tree walk (null when not determined).
 pub const DMARC_ORG_DOMAIN_TREEWALK: &str = "dmarc_org_domain_treewalk";
 /// Organizational domain by the RFC 7489 PSL method.
@@ -189,6 +194,7 @@ pub static SNAPSHOT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         utf8_list(DMARC_RUA),
         utf8_list(DMARC_RUF),
         utf8_list(DMARC_ERRORS),
+        utf8_list(DMARC_EXTERNAL_UNAUTHORIZED),
         utf8(DMARC_ORG_DOMAIN_TREEWALK, true),
         utf8(DMARC_ORG_DOMAIN_PSL, true),
         utf8(DMARC_RFC7489_STATUS, false),
@@ -255,6 +261,7 @@ mod tests {
             ("dmarc_rua", "List(Utf8)", false),
             ("dmarc_ruf", "List(Utf8)", false),
             ("dmarc_errors", "List(Utf8)", false),
+            ("dmarc_external_unauthorized", "List(Utf8)", false),
             ("dmarc_org_domain_treewalk", "Utf8", true),
             ("dmarc_org_domain_psl", "Utf8", true),
             ("dmarc_rfc7489_status", "Utf8", false),

@@ -37,6 +37,7 @@ fn row(domain: &str, i: usize) -> SnapshotRow {
         dmarc_rua: vec!["mailto:a@example".into(), "mailto:b@example".into()],
         dmarc_ruf: vec![],
         dmarc_errors: vec![],
+        dmarc_external_unauthorized: vec![],
         dmarc_org_domain_treewalk: Some(domain.to_string()),
         dmarc_org_domain_psl: Some(domain.to_string()),
         dmarc_rfc7489_status: "valid".into(),

@@ -68,6 +68,19 @@ fn universe() -> MemoryResolver {
         .add_txt("cname.example", txt("v=spf1 include:broken.example -all"))
         .add_txt("broken.example", txt("v=spf1 -all"))
         .fail("broken.example", RecordType::Txt, DnsFailure::Timeout);
+    // ext.example: rua/ruf at three other organisations: one authorises, one
+    // does not, one's lookup fails; one at its own domain needs no check.
+    r.add_txt(
+        "_dmarc.ext.example",
+        txt("v=DMARC1; p=none; rua=mailto:a@agg.example,mailto:b@nope.example,mailto:c@ext.example; ruf=mailto:d@flaky.example"),
+    )
+    .add_txt("ext.example._report._dmarc.agg.example", txt("v=DMARC1"))
+    .add_txt("ext.example", txt("v=spf1 -all"))
+    .fail(
+        "ext.example._report._dmarc.flaky.example",
+        RecordType::Txt,
+        DnsFailure::ServFail,
+    );
     // dead.example: the domain's own lookups time out.
     r.fail("dead.example", RecordType::Txt, DnsFailure::Timeout)
         .fail("dead.example", RecordType::Mx, DnsFailure::Timeout);
@@ -125,6 +138,7 @@ async fn full_domain_fills_every_column() {
         dmarc_rua: s(&["mailto:a@full.example"]),
         dmarc_ruf: s(&["mailto:f@full.example"]),
         dmarc_errors: vec![],
+        dmarc_external_unauthorized: vec![],
         dmarc_org_domain_treewalk: None,
         dmarc_org_domain_psl: Some("full.example".into()),
         dmarc_rfc7489_status: "valid".into(),
@@ -251,4 +265,38 @@ async fn hostile_text_is_escaped_and_bounded() {
     assert_eq!(spf.len(), 4096);
     assert!(spf.starts_with("v=spf1 ip4:192.0.2.1 \\u{a}xxx"));
     assert!(!spf.chars().any(char::is_control));
+}
+
+#[tokio::test]
+async fn external_report_destinations_are_verified() {
+    let (row, ctx) = crawl_one("ext.example").await;
+    assert_eq!(row.dmarc_status, "valid");
+    assert_eq!(
+        row.dmarc_external_unauthorized,
+        s(&["mailto:b@nope.example"])
+    );
+    assert!(
+        row.dmarc_errors
+            .contains(&"external_destination_temperror".to_string()),
+        "{:?}",
+        row.dmarc_errors
+    );
+    for name in [
+        "ext.example._report._dmarc.agg.example",
+        "ext.example._report._dmarc.nope.example",
+        "ext.example._report._dmarc.flaky.example",
+    ] {
+        assert_eq!(asked(&ctx, name, RecordType::Txt), 1, "{name}");
+    }
+    assert_eq!(
+        asked(
+            &ctx,
+            "ext.example._report._dmarc.ext.example",
+            RecordType::Txt
+        ),
+        0
+    );
+    // The full domain's reports stay inside its organisation: nothing to check.
+    let (full, _) = crawl_one("full.example").await;
+    assert!(full.dmarc_external_unauthorized.is_empty());
 }
