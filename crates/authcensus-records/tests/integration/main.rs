@@ -5,5 +5,6 @@ mod bimi;
 mod dmarc;
 mod mta_sts;
 mod mx;
+mod snapshots;
 mod spf;
 mod tlsrpt;
