@@ -284,7 +284,12 @@ async fn include_chain_100_deep_stops_at_the_depth_bound() {
     let expected: BTreeSet<String> = (1..=limits.max_depth as usize).map(name).collect();
     assert_eq!(queried, expected);
     assert!(!row.records_truncated);
-    assert!(c.sent < 40, "{} queries", c.sent);
+    // The SPF part of the budget is the chain's 12 reads, not 50.
+    assert!(
+        c.sent <= NON_SPF_BUDGET + u64::from(limits.max_depth),
+        "{} queries",
+        c.sent
+    );
 }
 
 /// Macro bombs: `%{l}` repeated thousands of times and `%{d}` expansions far
