@@ -7,5 +7,6 @@
 mod cache;
 mod domain;
 mod fetch;
+mod hostile;
 mod pipeline;
 mod support;

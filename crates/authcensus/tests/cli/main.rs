@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use authcensus_testsupport::{shared_data, workspace_root};
 
 mod crawl;
+mod faults;
 
 pub(crate) fn authcensus(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authcensus"))

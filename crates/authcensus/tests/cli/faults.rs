@@ -1,0 +1,467 @@
+//! `authcensus crawl` under faults (issue 10): a lossy network, an
+//! unwritable output, SIGTERM mid-crawl, and bad input. The crawl keeps
+//! going, stays bounded, and says what happened in the statuses, the exit
+//! code and the manifest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use authcensus_store::layout::{REJECTED_FILE, is_temporary, list_dir, part_files, snapshot_dir};
+use authcensus_store::reader::{read_rows, read_snapshot_rows};
+use authcensus_store::{Manifest, SnapshotRow};
+use authcensus_testbed::{FaultOptions, GenerateOptions, RunningTestbed, ServeOptions};
+use authcensus_testsupport::shared_data_dir;
+
+fn universe(n: usize, seed: u64, dir: &Path) {
+    let mut opts = GenerateOptions::new(n, seed, dir);
+    opts.realworld = shared_data_dir().join("realworld");
+    authcensus_testbed::generate(&opts).unwrap();
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_authcensus"));
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[String]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// `authcensus crawl` against `tb` with `timeout`/`retries`, then `extra`
+/// and the input `input`.
+fn crawl_args(
+    tb: &RunningTestbed,
+    out: &Path,
+    timeout: &str,
+    retries: &str,
+    extra: &[&str],
+    input: &Path,
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "crawl",
+        "--resolver",
+        &tb.dns_addr.to_string(),
+        "--ca-file",
+        &s(&tb.ca_pem_path),
+        "--mta-sts-port",
+        &tb.https_addr.port().to_string(),
+        "--timeout",
+        timeout,
+        "--retries",
+        retries,
+        "--out",
+        &s(out),
+        "--snapshot",
+        "s1",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    args.extend(extra.iter().map(|x| x.to_string()));
+    args.push(s(input));
+    args
+}
+
+fn manifest(snap: &Path) -> Manifest {
+    Manifest::read(snap).unwrap().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// DNS outcome labels of a failed lookup (`DnsFailure::label`).
+fn dns_failed(label: &str) -> bool {
+    matches!(label, "servfail" | "refused" | "timeout" | "error")
+}
+
+/// Whether the crawled row itself says that `column` could not be read:
+/// the failure status of the protocol the column belongs to.
+fn explained(column: &str, row: &SnapshotRow) -> bool {
+    let sts_failed = matches!(
+        row.mta_sts_status.as_str(),
+        "dns_error" | "policy_fetch_failed"
+    );
+    match column {
+        "domain_status" => row.domain_status == "error",
+        "mx_exchanges" | "mx_null" => dns_failed(&row.mx_dns_status),
+        // The mismatch flag compares the policy with the MX hosts.
+        "mta_sts_mx_mismatch" => sts_failed || dns_failed(&row.mx_dns_status),
+        "tlsrpt_status" => row.tlsrpt_status == "dns_error",
+        c if c.starts_with("spf_") => {
+            row.spf_status == "temperror" || dns_failed(&row.spf_dns_status)
+        }
+        c if c.starts_with("dmarc_") => row.dmarc_status == "temperror",
+        c if c.starts_with("mta_sts_") => sts_failed,
+        c if c.starts_with("bimi_") => row.bimi_status == "dns_error",
+        _ => false,
+    }
+}
+
+/// Domains of the faulty-network crawl. The issue asks for 50,000 in a
+/// scripted run; this test runs in every `cargo test`, in a debug build.
+/// Measured on the 2-core development machine (shared with other builds,
+/// load ~6): 5,000 domains generate in 1.5 s and crawl in 77 s under these
+/// faults (a dropped query waits out the 0.3 s timeout, up to 3 retries),
+/// so 20,000 would take about 5 minutes; 5,000 is the largest size that
+/// keeps this test under ~90 s. The 50,000-domain run belongs in a scripted
+/// (release) run with the same options.
+const FAULT_DOMAINS: usize = 5_000;
+
+/// (a) 10 % of DNS queries dropped, 5 % SERVFAIL, 5 % truncated (the
+/// testbed's latency is a fixed delay with no spike option; it is 0 here).
+/// The crawl completes, every domain has exactly one row, and every value
+/// that differs from the ground truth sits under a failure status: faults
+/// never turn into a wrong present/absent answer.
+#[test]
+fn faulty_network_crawl_completes_and_failures_are_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let uni = dir.path().join("universe");
+    let started = Instant::now();
+    universe(FAULT_DOMAINS, 23, &uni);
+    let generated = started.elapsed();
+    let faults = FaultOptions {
+        latency: Duration::ZERO,
+        drop_rate: 0.10,
+        servfail_rate: 0.05,
+        truncate_rate: 0.05,
+        seed: 0x5eed,
+    };
+    let tb = authcensus_testbed::serve(
+        &uni,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let args = crawl_args(&tb, &out, "0.3", "3", &[], &uni.join("domains.txt"));
+    let o = run(&args);
+    let crawled = started.elapsed() - generated;
+    assert!(o.status.success(), "crawl failed: {}", stderr(&o));
+
+    let snap = snapshot_dir(&out, "s1");
+    let m = manifest(&snap);
+    assert!(m.complete);
+    assert_eq!(m.rows, FAULT_DOMAINS as u64);
+    assert_eq!(
+        m.domain_status_counts.values().sum::<u64>(),
+        FAULT_DOMAINS as u64
+    );
+    let rows = read_snapshot_rows(&snap).unwrap();
+    assert_eq!(rows.len(), FAULT_DOMAINS);
+    let domains: BTreeSet<&str> = rows.iter().map(|r| r.domain.as_str()).collect();
+    assert_eq!(domains.len(), FAULT_DOMAINS, "one row per domain");
+
+    let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
+    let tm = authcensus_testbed::read_manifest(&uni).unwrap();
+    let report = authcensus_testbed::compare(&truth, &rows, &tm);
+    assert!(report.missing.is_empty(), "{:?}", &report.missing[..]);
+    assert!(report.extra.is_empty(), "{:?}", &report.extra[..]);
+    assert!(report.duplicated.is_empty(), "{:?}", report.duplicated);
+    assert_eq!(report.rows_compared, FAULT_DOMAINS);
+
+    let by_domain: BTreeMap<&str, &SnapshotRow> =
+        rows.iter().map(|r| (r.domain.as_str(), r)).collect();
+    let unexplained: Vec<String> = report
+        .mismatches
+        .iter()
+        .filter(|x| !explained(&x.column, by_domain[x.domain.as_str()]))
+        .map(|x| {
+            let r = by_domain[x.domain.as_str()];
+            format!(
+                "{x} (domain {} spf {}/{} dmarc {} mx {} sts {} tlsrpt {} bimi {})",
+                r.domain_status,
+                r.spf_status,
+                r.spf_dns_status,
+                r.dmarc_status,
+                r.mx_dns_status,
+                r.mta_sts_status,
+                r.tlsrpt_status,
+                r.bimi_status
+            )
+        })
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "{} wrong values without a failure status:\n{}",
+        unexplained.len(),
+        unexplained[..unexplained.len().min(20)].join("\n")
+    );
+
+    let affected: BTreeSet<&str> = report
+        .mismatches
+        .iter()
+        .map(|x| x.domain.as_str())
+        .collect();
+    let exact = FAULT_DOMAINS - affected.len();
+    let recovery = exact as f64 / FAULT_DOMAINS as f64;
+    let errors = rows.iter().filter(|r| r.domain_status == "error").count();
+    let planted = truth.iter().filter(|r| r.domain_status == "error").count();
+    eprintln!(
+        "faulty network: {FAULT_DOMAINS} domains generated in {generated:.1?}, crawled in {crawled:.1?}; \
+         {exact} rows ({:.2} %) exactly match the truth; {} mismatching cells, all under failure \
+         statuses, by column {:?}; {errors} rows domain_status=error ({planted} planted in the truth)",
+        recovery * 100.0,
+        report.mismatches.len(),
+        report.by_column()
+    );
+    assert!(recovery >= RECOVERY_FLOOR, "recovery {recovery}");
+}
+
+/// Share of rows that must match the truth exactly. Measured: 99.6 % (4,980
+/// of 5,000). Each attempt fails with p ≈ 0.15 (drop, SERVFAIL, or a
+/// truncation whose TCP retry is itself faulted), so a query fails all 4
+/// attempts with p ≈ 5e-4, and a domain's ~15 queries leave a row with a
+/// failure status about 0.75 % of the time. The floor leaves room for the
+/// fault RNG's run-to-run variation.
+const RECOVERY_FLOOR: f64 = 0.98;
+
+/// A few domains and a resolver that answers nothing (a closed UDP port on
+/// loopback), for the tests that are about files, not answers.
+fn offline_args(out: &Path, extra: &[&str], input: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "crawl",
+        "--resolver",
+        "127.0.0.1:9",
+        "--timeout",
+        "0.05",
+        "--retries",
+        "0",
+        "--out",
+        &s(out),
+        "--snapshot",
+        "s1",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    args.extend(extra.iter().map(|x| x.to_string()));
+    args.push(s(input));
+    args
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// (b) An output that cannot be created: non-zero exit, the path in the
+/// message, no part file anywhere.
+#[test]
+fn unwritable_output_fails_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("domains.txt");
+    std::fs::write(&input, "a.example\nb.example\n").unwrap();
+    let file = dir.path().join("regular-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    for out in [
+        PathBuf::from("/proc/authcensus-faults-test"),
+        file.join("out"),
+    ] {
+        let o = run(&offline_args(&out, &[], &input));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(&s(&out)), "{err}");
+        assert!(!out.exists());
+    }
+    let left: Vec<PathBuf> = files_under(dir.path())
+        .into_iter()
+        .filter(|p| p != &input && p != &file)
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// (c) SIGTERM mid-crawl: exit 130, the snapshot marked incomplete, the
+/// closed part files readable; a re-run completes with exactly one row per
+/// domain, equal to the ground truth.
+#[test]
+fn sigterm_mid_crawl_flushes_and_a_rerun_completes() {
+    const N: usize = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let uni = dir.path().join("universe");
+    universe(N, 29, &uni);
+    let tb = authcensus_testbed::serve(&uni, ServeOptions::default()).unwrap();
+    let out = dir.path().join("out");
+    let input = uni.join("domains.txt");
+    let slow = crawl_args(
+        &tb,
+        &out,
+        "0.4",
+        "1",
+        &["--qps", "2000", "--rows-per-file", "100"],
+        &input,
+    );
+    let child = bin()
+        .args(&slow)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let snap = snapshot_dir(&out, "s1");
+    // Wait until at least one part file is closed, then SIGTERM.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while part_files(&snap).map(|p| p.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "no part file closed in 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+
+    let m = manifest(&snap);
+    assert!(!m.complete);
+    let parts = part_files(&snap).unwrap();
+    assert!(!parts.is_empty());
+    let temporary: Vec<PathBuf> = list_dir(&snap)
+        .unwrap()
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_temporary)
+        })
+        .collect();
+    assert!(temporary.is_empty(), "{temporary:?}");
+    let mut partial = 0;
+    for p in &parts {
+        partial += read_rows(p).unwrap().len();
+    }
+    assert_eq!(read_snapshot_rows(&snap).unwrap().len(), partial);
+    assert_eq!(m.rows, partial as u64);
+    assert!(partial > 0 && partial < N, "{partial} rows before SIGTERM");
+    eprintln!(
+        "SIGTERM after {partial} of {N} rows in {} part files",
+        parts.len()
+    );
+
+    let fast = crawl_args(&tb, &out, "0.4", "1", &[], &input);
+    let o = run(&fast);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&snap);
+    assert!(m.complete);
+    assert_eq!(m.rows, N as u64);
+    assert!(m.runs >= 2);
+    let rows = read_snapshot_rows(&snap).unwrap();
+    assert_eq!(rows.len(), N);
+    let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
+    let tm = authcensus_testbed::read_manifest(&uni).unwrap();
+    let report = authcensus_testbed::compare(&truth, &rows, &tm);
+    assert!(
+        report.is_exact(),
+        "missing {:?} extra {:?} duplicated {:?} mismatches by column {:?}",
+        report.missing.len(),
+        report.extra.len(),
+        report.duplicated.len(),
+        report.by_column()
+    );
+}
+
+/// (d) Invalid lines are written to `rejected.csv`, one line each, and
+/// counted in the manifest.
+#[test]
+fn rejected_input_lines_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("list.txt");
+    std::fs::write(
+        &input,
+        b"a.example\nbad_name.example\n\xff\xfe\nb.example\n-hyphen.example\nc..example\nc.example\n"
+            .as_slice(),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run(&offline_args(&out, &[], &input));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let snap = snapshot_dir(&out, "s1");
+    let rejected = std::fs::read_to_string(snap.join(REJECTED_FILE)).unwrap();
+    let lines: Vec<&str> = rejected.lines().collect();
+    assert_eq!(lines[0], "source,line,reason,raw");
+    let got: Vec<(String, String)> = lines[1..]
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("2", "invalid_character"),
+        ("3", "invalid_utf8"),
+        ("5", "invalid_hyphen"),
+        ("6", "empty_label"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want, "{rejected}");
+    let m = manifest(&snap);
+    assert!(m.complete);
+    assert_eq!(m.rejected_lines, 4);
+    assert_eq!(m.rejected_file.as_deref(), Some(REJECTED_FILE));
+    assert_eq!(m.inputs.len(), 1);
+    assert_eq!(m.inputs[0].rejected, 4);
+    assert_eq!(m.rows, 3);
+    let rows = read_snapshot_rows(&snap).unwrap();
+    let domains: BTreeSet<&str> = rows.iter().map(|r| r.domain.as_str()).collect();
+    assert_eq!(
+        domains,
+        BTreeSet::from(["a.example", "b.example", "c.example"])
+    );
+}
+
+/// (d) A truncated gzip input: exit 2, the file named, the snapshot marked
+/// incomplete (the domains read before the cut are crawled and kept).
+#[test]
+fn truncated_gzip_input_exits_2_and_marks_the_snapshot_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = Vec::new();
+    for i in 0..3_000 {
+        writeln!(text, "host{i}.example").unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&text).unwrap();
+    let mut gz = gz.finish().unwrap();
+    gz.truncate(gz.len() * 2 / 3);
+    let cut = dir.path().join("cut.txt.gz");
+    std::fs::write(&cut, &gz).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&offline_args(&out, &[], &cut));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cut.txt.gz"), "{err}");
+    let snap = snapshot_dir(&out, "s1");
+    let m = manifest(&snap);
+    assert!(!m.complete);
+    let rows = read_snapshot_rows(&snap).unwrap();
+    assert_eq!(m.rows, rows.len() as u64);
+    assert!(rows.len() < 3_000);
+}
