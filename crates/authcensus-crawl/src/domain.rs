@@ -373,6 +373,13 @@ fn fill_dmarc(
         row.dmarc_pct = Some(i32::from(rec.pct.unwrap_or(100)));
         let max = b.short_max();
         row.dmarc_rua = b.list(rec.rua.iter().flatten().map(|u| u.uri.as_str()), max);
+        // The parser keeps a bounded number of URIs and says so in a finding.
+        if d.parsed
+            .as_ref()
+            .is_some_and(|p| p.findings.iter().any(|f| f.kind.code() == "too_many_uris"))
+        {
+            b.mark();
+        }
         row.dmarc_ruf = b.list(rec.ruf.iter().flatten().map(|u| u.uri.as_str()), max);
     }
     row.dmarc_effective_policy = (d.status == DiscoveryStatus::Valid)

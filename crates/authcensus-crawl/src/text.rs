@@ -62,10 +62,18 @@ impl Bounded {
         self.short_max
     }
 
+    /// Records that the record layer already shortened something this row
+    /// stores (e.g. a DMARC record's URI list capped by the parser).
+    pub fn mark(&mut self) {
+        self.touched = true;
+    }
+
     fn bound(&mut self, s: &str, max: usize) -> String {
         let (s, escaped) = escape_controls(s);
         let (s, cut) = truncate_to(s, max);
-        self.touched |= escaped || cut;
+        // U+FFFD: invalid UTF-8 was replaced before the text reached us, so
+        // the stored text differs from the record's bytes.
+        self.touched |= escaped || cut || s.contains('\u{FFFD}');
         s
     }
 

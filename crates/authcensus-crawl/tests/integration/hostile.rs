@@ -410,6 +410,18 @@ async fn dmarc_with_10000_rua_uris_is_capped() {
     assert_eq!(c.row.dmarc_record.as_deref(), Some(short.as_str()));
     assert_eq!(c.row.dmarc_rua, expected[..16]);
     assert!(c.row.records_truncated);
+
+    // The parser's own cap sets the flag too: 40 short URIs, a record text
+    // that fits and a list bound above 40, yet only 32 are kept.
+    let forty = rua_record(40);
+    assert!(forty.len() < 4096);
+    let mut r = MemoryResolver::new();
+    r.add_txt("_dmarc.rua.example", chunked(forty.as_bytes()));
+    let c = crawl(r, settings(), "rua.example").await;
+    assert_eq!(c.row.dmarc_errors, codes(&["too_many_uris"]));
+    assert_eq!(c.row.dmarc_record.as_deref(), Some(forty.as_str()));
+    assert_eq!(c.row.dmarc_rua, expected);
+    assert!(c.row.records_truncated);
 }
 
 /// Invalid UTF-8 and control characters: stored as valid UTF-8 (invalid
