@@ -13,33 +13,61 @@ use authcensus_store::reader::read_snapshot_rows;
 use authcensus_testbed::{GenerateOptions, RunningTestbed, ServeOptions};
 use authcensus_testsupport::shared_data_dir;
 
-fn universe(n: usize, seed: u64, dir: &Path) {
+pub(crate) fn universe(n: usize, seed: u64, dir: &Path) {
     let mut opts = GenerateOptions::new(n, seed, dir);
     opts.realworld = shared_data_dir().join("realworld");
     authcensus_testbed::generate(&opts).unwrap();
 }
 
-fn crawl_args(tb: &RunningTestbed, universe: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = vec![
-        "crawl".into(),
-        "--resolver".into(),
-        tb.dns_addr.to_string(),
-        "--ca-file".into(),
-        tb.ca_pem_path.to_string_lossy().into_owned(),
-        "--mta-sts-port".into(),
-        tb.https_addr.port().to_string(),
-        "--timeout".into(),
-        "0.4".into(),
-        "--retries".into(),
-        "1".into(),
-        "--out".into(),
-        out.to_string_lossy().into_owned(),
-        "--snapshot".into(),
-        "s1".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.push(universe.join("domains.txt").to_string_lossy().into_owned());
+/// `authcensus crawl --resolver RESOLVER` (with the testbed's CA and HTTPS
+/// port when given) into `out/snapshot=s1`, then `extra` and `input`.
+pub(crate) fn crawl_args_with(
+    resolver: &str,
+    tb: Option<&RunningTestbed>,
+    out: &Path,
+    timeout: &str,
+    retries: &str,
+    extra: &[&str],
+    input: &Path,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec!["crawl".into(), "--resolver".into(), resolver.into()];
+    if let Some(tb) = tb {
+        args.extend([
+            "--ca-file".into(),
+            tb.ca_pem_path.to_string_lossy().into_owned(),
+            "--mta-sts-port".into(),
+            tb.https_addr.port().to_string(),
+        ]);
+    }
+    args.extend(
+        [
+            "--timeout",
+            timeout,
+            "--retries",
+            retries,
+            "--out",
+            &out.to_string_lossy(),
+            "--snapshot",
+            "s1",
+        ]
+        .iter()
+        .map(|x| x.to_string()),
+    );
+    args.extend(extra.iter().map(|x| x.to_string()));
+    args.push(input.to_string_lossy().into_owned());
     args
+}
+
+fn crawl_args(tb: &RunningTestbed, universe: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    crawl_args_with(
+        &tb.dns_addr.to_string(),
+        Some(tb),
+        out,
+        "0.4",
+        "1",
+        extra,
+        &universe.join("domains.txt"),
+    )
 }
 
 fn run(args: &[String]) -> std::process::Output {

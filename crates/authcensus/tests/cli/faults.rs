@@ -12,14 +12,9 @@ use std::time::{Duration, Instant};
 use authcensus_store::layout::{REJECTED_FILE, is_temporary, list_dir, part_files, snapshot_dir};
 use authcensus_store::reader::{read_rows, read_snapshot_rows};
 use authcensus_store::{Manifest, SnapshotRow};
-use authcensus_testbed::{FaultOptions, GenerateOptions, RunningTestbed, ServeOptions};
-use authcensus_testsupport::shared_data_dir;
+use authcensus_testbed::{FaultOptions, RunningTestbed, ServeOptions};
 
-fn universe(n: usize, seed: u64, dir: &Path) {
-    let mut opts = GenerateOptions::new(n, seed, dir);
-    opts.realworld = shared_data_dir().join("realworld");
-    authcensus_testbed::generate(&opts).unwrap();
-}
+use super::crawl::{crawl_args_with, universe};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_authcensus"));
@@ -45,29 +40,15 @@ fn crawl_args(
     extra: &[&str],
     input: &Path,
 ) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "crawl",
-        "--resolver",
+    crawl_args_with(
         &tb.dns_addr.to_string(),
-        "--ca-file",
-        &s(&tb.ca_pem_path),
-        "--mta-sts-port",
-        &tb.https_addr.port().to_string(),
-        "--timeout",
+        Some(tb),
+        out,
         timeout,
-        "--retries",
         retries,
-        "--out",
-        &s(out),
-        "--snapshot",
-        "s1",
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    args.extend(extra.iter().map(|x| x.to_string()));
-    args.push(s(input));
-    args
+        extra,
+        input,
+    )
 }
 
 fn manifest(snap: &Path) -> Manifest {
@@ -229,25 +210,7 @@ const RECOVERY_FLOOR: f64 = 0.98;
 /// A few domains and a resolver that answers nothing (a closed UDP port on
 /// loopback), for the tests that are about files, not answers.
 fn offline_args(out: &Path, extra: &[&str], input: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "crawl",
-        "--resolver",
-        "127.0.0.1:9",
-        "--timeout",
-        "0.05",
-        "--retries",
-        "0",
-        "--out",
-        &s(out),
-        "--snapshot",
-        "s1",
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    args.extend(extra.iter().map(|x| x.to_string()));
-    args.push(s(input));
-    args
+    crawl_args_with("127.0.0.1:9", None, out, "0.05", "0", extra, input)
 }
 
 /// Every file under `dir`, recursively.
