@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Table and JSON of one benches/e2e.sh run.
+
+usage: report.py METRICS_ENV MIX_JSON RESULT_JSON CLK_TCK
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001 - machine info is best effort
+        return ""
+
+
+def main():
+    metrics_path, mix_path, result_path, tck = sys.argv[1:5]
+    m = {}
+    for line in open(metrics_path):
+        k, _, v = line.strip().partition("=")
+        if not k:
+            continue
+        try:
+            m[k] = float(v)
+        except ValueError:
+            m[k] = v
+    mix = json.load(open(mix_path)) if os.path.exists(mix_path) else {}
+
+    def g(k, d=0.0):
+        v = m.get(k, d)
+        return v if isinstance(v, float) else d
+
+    rows = {}
+    for name in ("knot", "unbound", "qps", "latency"):
+        if f"{name}_wall_s" not in m:
+            continue
+        wall = g(f"{name}_wall_s")
+        dom = g(f"{name}_rows")
+        q = g(f"{name}_dns_queries")
+        cpu = g(f"{name}_user_s") + g(f"{name}_sys_s")
+        r = {
+            "domains": dom,
+            "error_rows": g(f"{name}_error_rows"),
+            "wall_s": wall,
+            "domains_per_s": dom / wall if wall else 0,
+            "queries": q,
+            "queries_per_s": q / wall if wall else 0,
+            "cpu_user_s": g(f"{name}_user_s"),
+            "cpu_sys_s": g(f"{name}_sys_s"),
+            "cpu_s_per_1000_domains": cpu / dom * 1000 if dom else 0,
+            "cpu_us_per_query": cpu / q * 1e6 if q else 0,
+            "peak_rss_mb": g(f"{name}_rss_kb") / 1024,
+            "parquet_bytes_per_domain": g(f"{name}_parquet_bytes") / dom if dom else 0,
+            "knot_cpu_s": g(f"{name}_knot_cpu_s"),
+            "knot_cpu_us_per_query": g(f"{name}_knot_cpu_s") / q * 1e6 if q else 0,
+        }
+        if name == "unbound":
+            r["unbound_cpu_s"] = g("unbound_unbound_cpu_s")
+        if name == "latency":
+            r["server_cpu_s"] = g("latency_server_cpu_s")
+        rows[name] = r
+
+    dnsperf_qps = g("dnsperf_best_qps")
+    cd = None
+    if "checkdmarc_wall_s" in m:
+        w = g("checkdmarc_wall_s")
+        n = g("checkdmarc_domains")
+        cpu = g("checkdmarc_user_s") + g("checkdmarc_sys_s")
+        cd = {
+            "domains": n,
+            "domains_in_output": g("checkdmarc_out_domains"),
+            "wall_s": w,
+            "domains_per_s": n / w if w else 0,
+            "cpu_s_per_1000_domains": cpu / n * 1000 if n else 0,
+            "peak_rss_mb": g("checkdmarc_rss_kb") / 1024,
+            "knot_cpu_s": g("checkdmarc_knot_ticks") / float(tck),
+        }
+
+    k = rows.get("knot", {})
+    ratios = {}
+    if k and dnsperf_qps:
+        ratios["crawler_vs_dnsperf_queries_per_s"] = k["queries_per_s"] / dnsperf_qps
+    if k and cd and cd["domains_per_s"]:
+        ratios["crawler_vs_checkdmarc_domains_per_s"] = k["domains_per_s"] / cd["domains_per_s"]
+    if k and k.get("queries"):
+        # Knot alone could answer the crawl's queries in (knot µs/query × queries) of one core.
+        dnsperf_knot_us = g(f"dnsperf_q{int(g('dnsperf_best_q'))}_knot_cpu_us_per_query")
+        ratios["knot_cpu_us_per_query_dnsperf"] = dnsperf_knot_us
+        ratios["crawl_cpu_share_of_two_cores"] = (k["cpu_user_s"] + k["cpu_sys_s"]) / (2 * k["wall_s"])
+        ratios["knot_cpu_share_of_two_cores"] = k["knot_cpu_s"] / (2 * k["wall_s"])
+    if "qps" in rows:
+        ratios["qps_asked"] = g("qps_asked")
+        ratios["qps_achieved"] = rows["qps"]["queries_per_s"]
+
+    print()
+    print(f"authcensus e2e benchmark, {int(g('domains'))} domains, {sh('nproc')} cores")
+    print(f"dnsperf ceiling (Knot, 1 UDP worker): {dnsperf_qps:,.0f} queries/s (best of -q {m.get('dnsperf_q_settings', '')}; at -q {int(g('dnsperf_best_q'))})")
+    hdr = f"{'run':<22}{'domains/s':>11}{'queries/s':>11}{'CPU s/1k dom':>13}{'µs CPU/q':>10}{'peak RSS MB':>12}{'Parquet B/dom':>14}"
+    print(hdr)
+    print("-" * len(hdr))
+    labels = {
+        "knot": "crawl -> Knot",
+        "unbound": "crawl -> Unbound->Knot",
+        "qps": "crawl --qps 5000",
+        "latency": "crawl, 50 ms latency",
+    }
+    for name, r in rows.items():
+        print(
+            f"{labels[name]:<22}{r['domains_per_s']:>11,.0f}{r['queries_per_s']:>11,.0f}"
+            f"{r['cpu_s_per_1000_domains']:>13.3f}{r['cpu_us_per_query']:>10.1f}{r['peak_rss_mb']:>12.1f}"
+            f"{r['parquet_bytes_per_domain']:>14.1f}"
+        )
+    if cd:
+        print(
+            f"{'checkdmarc (200)':<22}{cd['domains_per_s']:>11,.2f}{'':>11}{cd['cpu_s_per_1000_domains']:>13.1f}"
+            f"{'':>10}{cd['peak_rss_mb']:>12.1f}{'':>14}"
+        )
+    for key, v in ratios.items():
+        print(f"{key}: {v:.3f}")
+
+    versions = {
+        "knot": sh("knotd --version"),
+        "unbound": sh("unbound -V | head -1"),
+        "dnsperf": sh("dpkg-query -W -f '${Version}' dnsperf"),
+        "checkdmarc": str(m.get("checkdmarc_version", "")),
+        "authcensus_git_rev": sh("git rev-parse HEAD"),
+        "authcensus_git_dirty": bool(sh("git status --porcelain --untracked-files=no")),
+        "rustc": sh("rustc --version"),
+    }
+    cpu_model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    out = {
+        "date_utc": sh("date -u +%FT%TZ"),
+        "machine": {
+            "nproc": int(sh("nproc") or 0),
+            "cpu_model": cpu_model,
+            "kernel": platform.release(),
+            "mem_total_kb": int((sh("awk '/MemTotal/{print $2}' /proc/meminfo") or "0")),
+            "loadavg_at_end": sh("cat /proc/loadavg"),
+        },
+        "versions": versions,
+        "domains": g("domains"),
+        "query_mix_per_domain": mix,
+        "dnsperf": {k2: v for k2, v in m.items() if k2.startswith("dnsperf_")},
+        "runs": rows,
+        "checkdmarc": cd,
+        "ratios": ratios,
+        "raw": m,
+    }
+    with open(result_path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
