@@ -22,6 +22,19 @@ enum TestbedCommand {
     Generate(GenerateArgs),
     /// Serve a universe on loopback (DNS over UDP and TCP, HTTPS for mta-sts hosts) until interrupted.
     Serve(ServeArgs),
+    /// Compare a crawled snapshot with a universe's ground truth (exit 1 on any mismatch).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The universe directory.
+    universe: PathBuf,
+    /// The crawled snapshot directory (`OUT/snapshot=ID`).
+    snapshot: PathBuf,
+    /// Mismatches to print.
+    #[arg(long, default_value_t = 20)]
+    show: usize,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +102,32 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 s.transitions
             );
             Ok(ExitCode::SUCCESS)
+        }
+        TestbedCommand::Check(c) => {
+            let manifest = authcensus_testbed::read_manifest(&c.universe)?;
+            let truth = authcensus_store::reader::read_snapshot_rows(&c.universe.join("truth"))?;
+            let crawled = authcensus_store::reader::read_snapshot_rows(&c.snapshot)?;
+            let report = authcensus_testbed::compare(&truth, &crawled, &manifest);
+            println!(
+                "ground truth: {} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",
+                report.rows_compared,
+                report.cells_compared,
+                report.mismatches.len(),
+                report.missing.len(),
+                report.extra.len(),
+                report.duplicated.len()
+            );
+            for (column, n) in report.by_column() {
+                println!("  {column}: {n} mismatches");
+            }
+            for m in report.mismatches.iter().take(c.show) {
+                println!("  {m}");
+            }
+            Ok(if report.is_exact() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         TestbedCommand::Serve(s) => {
             for (flag, v) in [

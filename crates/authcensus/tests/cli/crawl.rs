@@ -121,6 +121,29 @@ fn crawl_of_a_generated_universe_matches_its_ground_truth() {
     let snap = snapshot_dir(&out, "s1");
     let rows = read_snapshot_rows(&snap).unwrap();
     assert_exact(&uni, &rows);
+    // The same verdict through `authcensus testbed check` (what the benchmark
+    // script runs at 1,000,000 domains), and a failing one for an empty snapshot.
+    let check = |snapshot: &Path| {
+        run(&[
+            "testbed".into(),
+            "check".into(),
+            uni.to_string_lossy().into_owned(),
+            snapshot.to_string_lossy().into_owned(),
+        ])
+    };
+    let o = check(&snap);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("ground truth: 5000 rows,")
+            && stdout.contains("0 mismatches, 0 missing, 0 extra, 0 duplicated"),
+        "{stdout}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = check(&empty);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5000 missing"));
     let m = authcensus_store::Manifest::read(&snap).unwrap().unwrap();
     assert!(m.complete);
     assert_eq!(m.rows, 5_000);
