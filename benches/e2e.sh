@@ -279,6 +279,13 @@ run_crawl() { # NAME RESOLVER_PORT INPUT EXTRA...
     tail -1 "$WORK/crawl-$name.err" >&2
 }
 run_crawl knot "$KPORT" "$DOMAINS" --concurrency "$CONC"
+# Ground truth at full size: every contract cell of every domain.
+if "$BIN" testbed check "$U" "$WORK/snap-knot/snapshot=knot" >"$WORK/truth-knot.txt"; then
+    metric knot_truth_exact 1
+else
+    metric knot_truth_exact 0
+fi
+log "knot crawl vs ground truth: $(head -1 "$WORK/truth-knot.txt")"
 
 # ---------------------------------------------------------------- crawl through Unbound
 if [[ -z "${BENCH_SKIP_UNBOUND:-}" ]]; then
