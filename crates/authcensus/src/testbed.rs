@@ -35,6 +35,11 @@ struct CheckArgs {
     /// Mismatches to print.
     #[arg(long, default_value_t = 20)]
     show: usize,
+    /// Leave out the names the testbed server never answers (the manifest's
+    /// `never_answer`): for crawls through another server (Knot), which
+    /// answers them NXDOMAIN.
+    #[arg(long)]
+    skip_never_answer: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,8 +110,21 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
         }
         TestbedCommand::Check(c) => {
             let manifest = authcensus_testbed::read_manifest(&c.universe)?;
-            let truth = authcensus_store::reader::read_snapshot_rows(&c.universe.join("truth"))?;
-            let crawled = authcensus_store::reader::read_snapshot_rows(&c.snapshot)?;
+            let mut truth =
+                authcensus_store::reader::read_snapshot_rows(&c.universe.join("truth"))?;
+            let mut crawled = authcensus_store::reader::read_snapshot_rows(&c.snapshot)?;
+            if c.skip_never_answer {
+                let silent = |d: &str| {
+                    manifest
+                        .never_answer
+                        .iter()
+                        .any(|n| d == n || d.ends_with(&format!(".{n}")))
+                };
+                let before = truth.len();
+                truth.retain(|r| !silent(&r.domain));
+                crawled.retain(|r| !silent(&r.domain));
+                println!("left out {} never-answering domains", before - truth.len());
+            }
             let report = authcensus_testbed::compare(&truth, &crawled, &manifest);
             println!(
                 "ground truth: {} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",

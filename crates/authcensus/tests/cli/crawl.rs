@@ -139,6 +139,24 @@ fn crawl_of_a_generated_universe_matches_its_ground_truth() {
             && stdout.contains("0 mismatches, 0 missing, 0 extra, 0 duplicated"),
         "{stdout}"
     );
+    let never = authcensus_testbed::read_manifest(&uni)
+        .unwrap()
+        .never_answer
+        .len();
+    assert!(never > 0, "the testbed plants never-answering names");
+    let o = run(&[
+        "testbed".into(),
+        "check".into(),
+        "--skip-never-answer".into(),
+        uni.to_string_lossy().into_owned(),
+        snap.to_string_lossy().into_owned(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ground truth: {} rows,", 5000 - never)),
+        "{stdout}"
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let o = check(&empty);
