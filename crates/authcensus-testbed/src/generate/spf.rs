@@ -137,9 +137,26 @@ enum Term {
     Other,
 }
 
+/// RFC 7208 §7.1: `toplabel = ( *alphanum ALPHA *alphanum ) /
+/// ( 1*alphanum "-" *( alphanum / "-" ) alphanum )` — an all-numeric last
+/// label (`include:192.0.2.1`) is a syntax error, so such real records are
+/// not drawn as valid ones.
+fn valid_toplabel(l: &str) -> bool {
+    let b = l.as_bytes();
+    let alnum_only = b.iter().all(u8::is_ascii_alphanumeric);
+    let has_alpha = b.iter().any(u8::is_ascii_alphabetic);
+    let hyphenated = b.len() >= 3
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b.contains(&b'-');
+    (alnum_only && has_alpha) || hyphenated
+}
+
 fn valid_target(t: &str) -> bool {
     t.len() <= 253
         && t.contains('.')
+        && t.rsplit('.').next().is_some_and(valid_toplabel)
         && t.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
@@ -421,6 +438,16 @@ impl SpfWorld {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_targets_need_an_rfc7208_toplabel() {
+        assert!(valid_target("_spf.example.com"));
+        assert!(valid_target("spf.x-1.a-b"));
+        assert!(!valid_target("193.186.94.36"));
+        assert!(!valid_target("mail.example.-ab"));
+        assert!(!valid_target("mail.example.a_b"));
+        assert!(!valid_target("localhost"));
+    }
 
     fn world() -> SpfWorld {
         SpfWorld::load(Path::new("/nonexistent"))
