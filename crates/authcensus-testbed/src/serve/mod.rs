@@ -129,6 +129,27 @@ fn load_sites(dir: &Path) -> Result<HashMap<String, https::Site>, Error> {
     Ok(sites)
 }
 
+/// Binds UDP and TCP on one port. With port 0 the kernel picks a free UDP
+/// port whose TCP twin may be taken by another process: try again (bounded)
+/// rather than fail.
+fn bind_dns(addr: SocketAddr) -> Result<(UdpSocket, SocketAddr, TcpListener), Error> {
+    const ATTEMPTS: usize = 32;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let udp = UdpSocket::bind(addr).map_err(|e| io(addr, e))?;
+        let bound = udp.local_addr().map_err(|e| io(addr, e))?;
+        match TcpListener::bind(bound) {
+            Ok(tcp) => return Ok((udp, bound, tcp)),
+            Err(e) if addr.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                last = Some((bound, e));
+            }
+            Err(e) => return Err(io(bound, e)),
+        }
+    }
+    let (bound, e) = last.unwrap_or_else(|| (addr, std::io::Error::other("no attempt made")));
+    Err(io(bound, e))
+}
+
 /// Starts the DNS and HTTPS servers for the universe in `dir`.
 ///
 /// # Errors
@@ -157,9 +178,7 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         .with_cert_resolver(Arc::new(resolver));
     let acceptor = TlsAcceptor::from(Arc::new(config));
 
-    let udp = UdpSocket::bind(opts.dns_addr).map_err(|e| io(opts.dns_addr, e))?;
-    let dns_addr = udp.local_addr().map_err(|e| io(opts.dns_addr, e))?;
-    let tcp = TcpListener::bind(dns_addr).map_err(|e| io(dns_addr, e))?;
+    let (udp, dns_addr, tcp) = bind_dns(opts.dns_addr)?;
     let https = TcpListener::bind(opts.https_addr).map_err(|e| io(opts.https_addr, e))?;
     let https_addr = https.local_addr().map_err(|e| io(opts.https_addr, e))?;
     for r in [
