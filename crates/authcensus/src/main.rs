@@ -7,10 +7,13 @@ use clap::{Parser, Subcommand};
 
 mod crawl;
 mod demo;
+mod diff;
 mod domains;
 mod input_args;
 mod progress;
+mod report;
 mod testbed;
+mod trend;
 
 /// Survey email domain authentication across millions of domains.
 #[derive(Debug, Parser)]
@@ -32,6 +35,13 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Generate or serve the synthetic test universe.
     Testbed(testbed::TestbedArgs),
+    /// Adoption summary of one snapshot (optionally grouped, filtered, or
+    /// checked against a compliance profile).
+    Report(report::ReportArgs),
+    /// Transitions between two snapshots, with attribution and a change export.
+    Diff(diff::DiffArgs),
+    /// Adoption metrics of every snapshot under a root, over time.
+    Trend(trend::TrendArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +58,9 @@ fn main() -> ExitCode {
         Command::Crawl(args) => crawl::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Testbed(args) => testbed::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Trend(args) => trend::run(args),
     };
     match result {
         Ok(code) => code,
