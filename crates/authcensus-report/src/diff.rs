@@ -373,7 +373,10 @@ pub async fn export_changes(
         .map(str::to_ascii_lowercase);
     let ctx = prepare(old, new, filters).await?;
     let df = ctx
-        .sql(&format!("SELECT * FROM ({}) AS c ORDER BY domain", changed_sql()))
+        .sql(&format!(
+            "SELECT * FROM ({}) AS c ORDER BY domain",
+            changed_sql()
+        ))
         .await?;
     let path_str = std::path::absolute(path)
         .map_err(|e| ReportError::Io {

@@ -119,7 +119,8 @@ pub struct Rule {
     pub sql: String,
 }
 
-const POLICY_STRENGTH: &str = "CASE {} WHEN 'reject' THEN 3 WHEN 'quarantine' THEN 2 WHEN 'none' THEN 1 ELSE 0 END";
+const POLICY_STRENGTH: &str =
+    "CASE {} WHEN 'reject' THEN 3 WHEN 'quarantine' THEN 2 WHEN 'none' THEN 1 ELSE 0 END";
 
 fn strength_sql(col: &str) -> String {
     POLICY_STRENGTH.replace("{}", col)
@@ -160,7 +161,11 @@ impl Profile {
                 "none" => &["none", "quarantine", "reject"],
                 "quarantine" => &["quarantine", "reject"],
                 "reject" => &["reject"],
-                other => return Err(format!("dmarc.min_policy `{other}`: none, quarantine or reject")),
+                other => {
+                    return Err(format!(
+                        "dmarc.min_policy `{other}`: none, quarantine or reject"
+                    ));
+                }
             };
             let list: Vec<String> = allowed.iter().map(|p| lit(p)).collect();
             push(
@@ -224,10 +229,7 @@ impl Profile {
             push(
                 "spf_all",
                 format!("valid SPF record ending in {}", s.allowed_all.join(" or ")),
-                format!(
-                    "spf_status = 'valid' AND spf_all IN ({})",
-                    list.join(", ")
-                ),
+                format!("spf_status = 'valid' AND spf_all IN ({})", list.join(", ")),
             );
         }
         if s.within_lookup_limits {
@@ -248,7 +250,9 @@ impl Profile {
         }
         for id in &self.parked.exempt {
             if !out.iter().any(|r| &r.id == id) {
-                return Err(format!("parked.exempt `{id}` is not a rule of this profile"));
+                return Err(format!(
+                    "parked.exempt `{id}` is not a rule of this profile"
+                ));
             }
         }
         for r in &mut out {
@@ -352,7 +356,11 @@ pub async fn check(
     let agg = format!(
         "SELECT count(*), sum(CASE WHEN parked THEN 1 ELSE 0 END), sum(CASE WHEN {all_pass} THEN 1 ELSE 0 END){sums} FROM checked"
     );
-    let r = rows(&ctx, &agg).await?.into_iter().next().unwrap_or_default();
+    let r = rows(&ctx, &agg)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let get = |i: usize| r.get(i).map_or(0, |v| v.count());
     let domains = get(0);
     let results: Vec<RuleResult> = rules

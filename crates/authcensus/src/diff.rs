@@ -46,7 +46,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let r = rt.block_on(diff(&old, &new, &opts))?;
     if let Some(path) = &args.changes {
         let n = rt.block_on(export_changes(&old, &new, &filters, path))?;
-        eprintln!("authcensus diff: {n} changed domains written to `{}`", path.display());
+        eprintln!(
+            "authcensus diff: {n} changed domains written to `{}`",
+            path.display()
+        );
     }
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&r)? + "\n",

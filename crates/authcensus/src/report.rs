@@ -31,8 +31,9 @@ impl OutputArgs {
     /// Writes `text` to the file or standard output.
     pub(crate) fn emit(&self, text: &str) -> anyhow::Result<()> {
         match &self.output {
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("writing `{}`", path.display())),
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("writing `{}`", path.display()))
+            }
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes())?;
@@ -117,7 +118,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         } else {
             100
         });
-        let r = rt.block_on(profile::check(&snapshot, &profile, &opts, limit.min(1 << 40)))?;
+        let r = rt.block_on(profile::check(
+            &snapshot,
+            &profile,
+            &opts,
+            limit.min(1 << 40),
+        ))?;
         match format {
             Format::Json => serde_json::to_string_pretty(&r)? + "\n",
             Format::Csv => docs::profile_csv(&r),

@@ -24,7 +24,11 @@ fn policy_counts(f: &GroupFigures) -> Vec<u64> {
 fn detail_blocks(f: &GroupFigures, out: &mut Vec<Block>) {
     for section in ["spf", "dmarc", "mx", "mta_sts", "tlsrpt", "bimi", "dns"] {
         let mut t = Table {
-            columns: vec![section.replace('_', "-").to_uppercase(), "domains".into(), "share".into()],
+            columns: vec![
+                section.replace('_', "-").to_uppercase(),
+                "domains".into(),
+                "share".into(),
+            ],
             rows: Vec::new(),
         };
         for m in METRICS.iter().filter(|m| m.section == section) {
@@ -40,7 +44,11 @@ fn detail_blocks(f: &GroupFigures, out: &mut Vec<Block>) {
             if items.is_empty() {
                 continue;
             }
-            t.rows.push(vec![format!("{}:", mix.label), String::new(), String::new()]);
+            t.rows.push(vec![
+                format!("{}:", mix.label),
+                String::new(),
+                String::new(),
+            ]);
             for i in items {
                 t.rows.push(vec![
                     format!("  {}", i.value),
@@ -69,7 +77,12 @@ pub fn report_doc(r: &Report) -> Doc {
         columns: vec!["domain_status".into(), "domains".into(), "share".into()],
         rows: Vec::new(),
     };
-    for i in r.total.mixes.get("domain_status").map_or(&[][..], Vec::as_slice) {
+    for i in r
+        .total
+        .mixes
+        .get("domain_status")
+        .map_or(&[][..], Vec::as_slice)
+    {
         status
             .rows
             .push(vec![i.value.clone(), i.count.to_string(), pct(i.share)]);
@@ -95,12 +108,12 @@ pub fn report_doc(r: &Report) -> Doc {
             t.rows.push(row);
         }
         blocks.push(Block::Table(t));
-        bars.extend(r.groups.iter().take(30).map(|g| {
-            (
-                g.group.clone().unwrap_or_default(),
-                policy_counts(g),
-            )
-        }));
+        bars.extend(
+            r.groups
+                .iter()
+                .take(30)
+                .map(|g| (g.group.clone().unwrap_or_default(), policy_counts(g))),
+        );
     }
     blocks.push(Block::Chart(Chart::StackedBars {
         title: format!("DMARC effective policy mix (of the {} base)", r.denominator),
@@ -121,7 +134,14 @@ pub fn report_csv(r: &Report) -> String {
     let mut rows = Vec::new();
     for g in std::iter::once(&r.total).chain(&r.groups) {
         let group = g.group.clone().unwrap_or_default();
-        rows.push(vec![group.clone(), "rows".into(), String::new(), g.rows.to_string(), g.rows.to_string(), String::new()]);
+        rows.push(vec![
+            group.clone(),
+            "rows".into(),
+            String::new(),
+            g.rows.to_string(),
+            g.rows.to_string(),
+            String::new(),
+        ]);
         for m in METRICS {
             let c = g.metrics.get(m.id).copied();
             rows.push(vec![
@@ -134,7 +154,11 @@ pub fn report_csv(r: &Report) -> String {
             ]);
         }
         for (id, items) in &g.mixes {
-            let base = if id == "domain_status" { g.rows } else { g.base };
+            let base = if id == "domain_status" {
+                g.rows
+            } else {
+                g.base
+            };
             for i in items {
                 rows.push(vec![
                     group.clone(),
@@ -147,7 +171,10 @@ pub fn report_csv(r: &Report) -> String {
             }
         }
     }
-    csv(&["group", "metric", "value", "count", "base", "share"], &rows)
+    csv(
+        &["group", "metric", "value", "count", "base", "share"],
+        &rows,
+    )
 }
 
 fn ordered_labels(dim: &str, labels: impl Iterator<Item = String>) -> Vec<String> {
@@ -197,10 +224,14 @@ pub fn diff_doc(d: &DiffReport) -> Doc {
             .iter()
             .find(|x| x.id == dd.dimension)
             .map_or(dd.dimension.as_str(), |x| x.label);
-        blocks.push(Block::Heading(format!("{label}: old (rows) -> new (columns)")));
+        blocks.push(Block::Heading(format!(
+            "{label}: old (rows) -> new (columns)"
+        )));
         let labels = ordered_labels(
             &dd.dimension,
-            dd.matrix.iter().flat_map(|t| [t.from.clone(), t.to.clone()]),
+            dd.matrix
+                .iter()
+                .flat_map(|t| [t.from.clone(), t.to.clone()]),
         );
         let cells: Vec<Vec<u64>> = labels
             .iter()
@@ -295,13 +326,33 @@ pub fn diff_doc(d: &DiffReport) -> Doc {
 /// matrix cell, plus `presence,common|appeared|disappeared,,count` rows.
 pub fn diff_csv(d: &DiffReport) -> String {
     let mut rows = vec![
-        vec!["presence".into(), "common".into(), String::new(), d.common.to_string()],
-        vec!["presence".into(), "appeared".into(), String::new(), d.appeared.to_string()],
-        vec!["presence".into(), "disappeared".into(), String::new(), d.disappeared.to_string()],
+        vec![
+            "presence".into(),
+            "common".into(),
+            String::new(),
+            d.common.to_string(),
+        ],
+        vec![
+            "presence".into(),
+            "appeared".into(),
+            String::new(),
+            d.appeared.to_string(),
+        ],
+        vec![
+            "presence".into(),
+            "disappeared".into(),
+            String::new(),
+            d.disappeared.to_string(),
+        ],
     ];
     for dd in &d.dimensions {
         for t in &dd.matrix {
-            rows.push(vec![dd.dimension.clone(), t.from.clone(), t.to.clone(), t.count.to_string()]);
+            rows.push(vec![
+                dd.dimension.clone(),
+                t.from.clone(),
+                t.to.clone(),
+                t.count.to_string(),
+            ]);
         }
     }
     csv(&["dimension", "from", "to", "count"], &rows)
@@ -329,7 +380,11 @@ pub fn trend_doc(t: &TrendReport) -> Doc {
         rows: Vec::new(),
     };
     for p in &total {
-        let mut row = vec![p.snapshot.clone(), p.figures.rows.to_string(), p.figures.base.to_string()];
+        let mut row = vec![
+            p.snapshot.clone(),
+            p.figures.rows.to_string(),
+            p.figures.base.to_string(),
+        ];
         row.extend(HEADLINE.iter().map(|h| pct(p.figures.share(h))));
         table.rows.push(row);
     }
@@ -386,9 +441,11 @@ pub fn trend_doc(t: &TrendReport) -> Doc {
                             .and_then(|p| p.figures.share(metric))
                     })
                     .collect();
-                table
-                    .rows
-                    .push(std::iter::once(g.clone()).chain(ys.iter().map(|y| pct(*y))).collect());
+                table.rows.push(
+                    std::iter::once(g.clone())
+                        .chain(ys.iter().map(|y| pct(*y)))
+                        .collect(),
+                );
                 if series.len() < 8 {
                     series.push((g.clone(), ys));
                 }
@@ -423,7 +480,10 @@ pub fn trend_csv(t: &TrendReport) -> String {
             ]);
         }
     }
-    csv(&["snapshot", "group", "metric", "count", "base", "share"], &rows)
+    csv(
+        &["snapshot", "group", "metric", "count", "base", "share"],
+        &rows,
+    )
 }
 
 /// The document of a profile check.
@@ -463,7 +523,9 @@ pub fn profile_doc(p: &ProfileReport) -> Doc {
         p.failing_total
     )));
     let mut t = Table {
-        columns: ["domain", "parked", "failed rules"].map(String::from).to_vec(),
+        columns: ["domain", "parked", "failed rules"]
+            .map(String::from)
+            .to_vec(),
         rows: Vec::new(),
     };
     for f in &p.failing {
@@ -475,7 +537,10 @@ pub fn profile_doc(p: &ProfileReport) -> Doc {
     }
     blocks.push(Block::Table(t));
     Doc {
-        title: format!("authcensus profile `{}`: snapshot {}", p.profile, p.snapshot),
+        title: format!(
+            "authcensus profile `{}`: snapshot {}",
+            p.profile, p.snapshot
+        ),
         blocks,
     }
 }

@@ -126,7 +126,12 @@ fn heat(title: &str, rows: &[String], cols: &[String], cells: &[Vec<u64>]) -> St
             y + cell / 2.0 + 4.0,
             escape(&trunc(r, 22))
         );
-        for (j, n) in cells.get(i).map_or(&[][..], Vec::as_slice).iter().enumerate() {
+        for (j, n) in cells
+            .get(i)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+        {
             let x = label_w + cell * j as f64;
             // log scale so small off-diagonal cells stay visible next to the diagonal
             let t = if *n == 0 {

@@ -126,9 +126,6 @@ mod tests {
     #[test]
     fn hostile_text_is_neutralised() {
         assert_eq!(terminal_safe("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\u{a}");
-        assert_eq!(
-            markdown_escape("<script>|x*`"),
-            "&lt;script&gt;\\|x\\*\\`"
-        );
+        assert_eq!(markdown_escape("<script>|x*`"), "&lt;script&gt;\\|x\\*\\`");
     }
 }

@@ -86,7 +86,11 @@ fn analysis_sql_matches_the_report() {
     for (u, id) in [(&u1, "2026-10-01"), (&u2, "2026-11-01")] {
         let dir = root.join(format!("snapshot={id}"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(u.join("truth/part-00000.parquet"), dir.join("part-00000.parquet")).unwrap();
+        std::fs::copy(
+            u.join("truth/part-00000.parquet"),
+            dir.join("part-00000.parquet"),
+        )
+        .unwrap();
     }
     let analysis = workspace_root().join("analysis");
     let mut files: Vec<String> = std::fs::read_dir(&analysis)
@@ -117,19 +121,33 @@ fn analysis_sql_matches_the_report() {
         },
     );
     let mut expected = BTreeMap::new();
-    for p in by_suffix.points.iter().filter(|p| p.figures.group.is_some()) {
+    for p in by_suffix
+        .points
+        .iter()
+        .filter(|p| p.figures.group.is_some())
+    {
         let g = p.figures.group.clone().unwrap();
         for i in &p.figures.mixes["dmarc_policy"] {
             expected.insert((p.snapshot.clone(), g.clone(), i.value.clone()), i.count);
         }
-        for i in p.figures.mixes["dmarc_status"].iter().filter(|i| i.value != "valid") {
-            expected.insert((p.snapshot.clone(), g.clone(), format!("({})", i.value)), i.count);
+        for i in p.figures.mixes["dmarc_status"]
+            .iter()
+            .filter(|i| i.value != "valid")
+        {
+            expected.insert(
+                (p.snapshot.clone(), g.clone(), format!("({})", i.value)),
+                i.count,
+            );
         }
     }
     let actual: BTreeMap<_, _> = sql("dmarc_policy_by_suffix.sql")
         .iter()
         .map(|r| {
-            let suffix = if r[1].is_null() { "(none)".into() } else { s(&r[1]) };
+            let suffix = if r[1].is_null() {
+                "(none)".into()
+            } else {
+                s(&r[1])
+            };
             ((s(&r[0]), suffix, s(&r[2])), n(&r[3]))
         })
         .collect();

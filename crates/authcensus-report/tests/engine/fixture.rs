@@ -62,7 +62,13 @@ fn dmarc(r: &mut SnapshotRow, p: &str, pct: Option<i32>, sp: Option<&str>, rua: 
 /// | f.example | error    | temperror servfail | temperror                     | timeout   | none          | none    | none    |
 pub fn month1() -> Vec<SnapshotRow> {
     let mut a = base("a.go.jp", "go.jp");
-    spf(&mut a, "v=spf1 include:_spf.google.com -all", "valid", Some("-all"), Some(3));
+    spf(
+        &mut a,
+        "v=spf1 include:_spf.google.com -all",
+        "valid",
+        Some("-all"),
+        Some(3),
+    );
     dmarc(
         &mut a,
         "reject",
@@ -81,7 +87,13 @@ pub fn month1() -> Vec<SnapshotRow> {
     a.input_rank = Some(5);
 
     let mut b = base("b.go.jp", "go.jp");
-    spf(&mut b, "v=spf1 include:big ~all", "valid", Some("~all"), Some(12));
+    spf(
+        &mut b,
+        "v=spf1 include:big ~all",
+        "valid",
+        Some("~all"),
+        Some(12),
+    );
     dmarc(&mut b, "quarantine", Some(50), Some("none"), &[]);
     b.mx_exchanges = vec![s("b-go-jp.mail.protection.outlook.com")];
     b.mx_provider = o("microsoft");

@@ -154,7 +154,11 @@ fn report_denominators_groups_and_filters() {
     assert_eq!(tld(GroupBy::Tld), [("jp".into(), 4), ("example".into(), 2)]);
     assert_eq!(
         tld(GroupBy::RankBucket),
-        [("unranked".into(), 4), ("1-1k".into(), 1), ("1k-10k".into(), 1)]
+        [
+            ("unranked".into(), 4),
+            ("1-1k".into(), 1),
+            ("1k-10k".into(), 1)
+        ]
     );
     assert_eq!(
         tld(GroupBy::MailboxProvider),
@@ -212,7 +216,9 @@ fn diff_by_hand() {
             .collect()
     };
     let own = |v: &[(&str, &str, u64)]| -> Vec<(String, String, u64)> {
-        v.iter().map(|(a, b, n)| (a.to_string(), b.to_string(), *n)).collect()
+        v.iter()
+            .map(|(a, b, n)| (a.to_string(), b.to_string(), *n))
+            .collect()
     };
     assert_eq!(
         cells("dmarc"),
@@ -278,7 +284,13 @@ fn diff_exports_changes_as_csv_and_parquet() {
     let new = fixture::write(tmp.path(), "2026-02-01", fixture::month2());
     let (old, new) = (open_snapshot(&old).unwrap(), open_snapshot(&new).unwrap());
     let csv = tmp.path().join("changes.csv");
-    let n = block_on(authcensus_report::diff::export_changes(&old, &new, &[], &csv)).unwrap();
+    let n = block_on(authcensus_report::diff::export_changes(
+        &old,
+        &new,
+        &[],
+        &csv,
+    ))
+    .unwrap();
     assert_eq!(n, 5);
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -292,7 +304,13 @@ fn diff_exports_changes_as_csv_and_parquet() {
     );
     assert_eq!(lines.len(), 6);
     let pq = tmp.path().join("changes.parquet");
-    let n = block_on(authcensus_report::diff::export_changes(&old, &new, &[], &pq)).unwrap();
+    let n = block_on(authcensus_report::diff::export_changes(
+        &old,
+        &new,
+        &[],
+        &pq,
+    ))
+    .unwrap();
     assert_eq!(n, 5);
     let f = std::fs::File::open(&pq).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
@@ -302,7 +320,13 @@ fn diff_exports_changes_as_csv_and_parquet() {
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 5);
     let bad = tmp.path().join("changes.txt");
-    let err = block_on(authcensus_report::diff::export_changes(&old, &new, &[], &bad)).unwrap_err();
+    let err = block_on(authcensus_report::diff::export_changes(
+        &old,
+        &new,
+        &[],
+        &bad,
+    ))
+    .unwrap_err();
     assert!(err.to_string().contains(".csv or .parquet"), "{err}");
 }
 
@@ -322,7 +346,8 @@ fn write_with_version(path: &Path, version: Option<&str>) {
         .build();
     let f = std::fs::File::create(path).unwrap();
     let mut w = ArrowWriter::try_new(f, Arc::clone(&schema), Some(props)).unwrap();
-    w.write(&arrow_array::RecordBatch::new_empty(schema)).unwrap();
+    w.write(&arrow_array::RecordBatch::new_empty(schema))
+        .unwrap();
     w.close().unwrap();
 }
 

@@ -15,7 +15,10 @@ fn bod_18_01_by_hand() {
     let profile = Profile::load(&workspace_root().join("profiles/bod-18-01.toml")).unwrap();
     let r = block_on(check(&snap, &profile, &ReportOptions::default(), 100)).unwrap();
     // resolving: a, b, c, d; only a.go.jp meets every rule; c.co.jp is parked
-    assert_eq!((r.domains, r.compliant, r.parked, r.failing_total), (4, 1, 1, 3));
+    assert_eq!(
+        (r.domains, r.compliant, r.parked, r.failing_total),
+        (4, 1, 1, 3)
+    );
     let rules: Vec<(&str, u64, u64)> = r
         .rules
         .iter()
@@ -93,10 +96,22 @@ fn parked_exemption_and_profile_errors() {
     assert_eq!((r.rules[0].pass, r.rules[1].pass), (1, 2));
     assert_eq!((r.compliant, r.failing_total, r.failing.len()), (1, 3, 1));
     for (text, msg) in [
-        ("name = \"x\"\n[dmarc]\nmin_policy = \"strict\"\n", "dmarc.min_policy `strict`"),
-        ("name = \"x\"\n[spf]\nallowed_all = [\"all\"]\n", "spf.allowed_all `all`"),
-        ("name = \"x\"\n[parked]\nexempt = [\"spf_valid\"]\n", "parked.exempt `spf_valid`"),
-        ("name = \"x\"\n[dmarc]\nmin_pct = 5\n", "unknown field `min_pct`"),
+        (
+            "name = \"x\"\n[dmarc]\nmin_policy = \"strict\"\n",
+            "dmarc.min_policy `strict`",
+        ),
+        (
+            "name = \"x\"\n[spf]\nallowed_all = [\"all\"]\n",
+            "spf.allowed_all `all`",
+        ),
+        (
+            "name = \"x\"\n[parked]\nexempt = [\"spf_valid\"]\n",
+            "parked.exempt `spf_valid`",
+        ),
+        (
+            "name = \"x\"\n[dmarc]\nmin_pct = 5\n",
+            "unknown field `min_pct`",
+        ),
     ] {
         std::fs::write(&path, text).unwrap();
         let err = Profile::load(&path).unwrap_err().to_string();

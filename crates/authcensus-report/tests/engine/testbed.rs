@@ -43,7 +43,10 @@ fn diff_of_two_generated_months_matches_the_generator() {
     // expected, from the generator: domain -> (kind, from, to)
     let mut expected: BTreeMap<String, (String, Option<String>, Option<String>)> = BTreeMap::new();
     for t in transitions {
-        expected.insert(t.domain.clone(), (t.kind.clone(), t.from.clone(), t.to.clone()));
+        expected.insert(
+            t.domain.clone(),
+            (t.kind.clone(), t.from.clone(), t.to.clone()),
+        );
     }
     // actual, from the diff: every domain that appeared, disappeared or whose
     // DMARC effective policy changed
@@ -89,7 +92,10 @@ fn diff_of_two_generated_months_matches_the_generator() {
         )
         .collect();
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    assert!(other_changes.is_empty(), "SPF/MTA-STS changes: {other_changes:?}");
+    assert!(
+        other_changes.is_empty(),
+        "SPF/MTA-STS changes: {other_changes:?}"
+    );
     let count = |k: &str| transitions.iter().filter(|t| t.kind == k).count() as u64;
     assert_eq!(d.appeared, count("appeared"));
     assert_eq!(d.disappeared, count("vanished"));

@@ -56,7 +56,10 @@ fn report_formats_agree_with_hand_counts() {
 
     let csv = ok_stdout(&["report", p(&m1), "--by", "suffix", "--format", "csv"]);
     assert!(csv.starts_with("group,metric,value,count,base,share\n"));
-    assert!(csv.contains("\ngo.jp,dmarc_reject,,1,2,0.500000\n"), "{csv}");
+    assert!(
+        csv.contains("\ngo.jp,dmarc_reject,,1,2,0.500000\n"),
+        "{csv}"
+    );
     assert!(csv.contains("\nco.jp,parked,,1,2,0.500000\n"), "{csv}");
 
     let md = tmp.path().join("r.md");
@@ -73,12 +76,18 @@ fn report_formats_agree_with_hand_counts() {
         p(&md),
     ]);
     let md = std::fs::read_to_string(md).unwrap();
-    assert!(md.starts_with("# authcensus report: snapshot 2026-01-01\n"), "{md}");
+    assert!(
+        md.starts_with("# authcensus report: snapshot 2026-01-01\n"),
+        "{md}"
+    );
     assert!(
         md.contains("2 rows selected, filter suffix=go.jp; shares are of the 2 in the denominator \\`with-mx\\`"),
         "{md}"
     );
-    assert!(md.contains("| SPF over 10 DNS lookups \\(RFC 7208 §4.6.4\\) | 1 | 50.0% |"), "{md}");
+    assert!(
+        md.contains("| SPF over 10 DNS lookups \\(RFC 7208 §4.6.4\\) | 1 | 50.0% |"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -97,19 +106,37 @@ fn diff_and_trend_commands() {
     ]))
     .unwrap();
     assert_eq!(json["format"], "authcensus.diff/1");
-    assert_eq!((json["common"].clone(), json["appeared"].clone()), (5.into(), 1.into()));
+    assert_eq!(
+        (json["common"].clone(), json["appeared"].clone()),
+        (5.into(), 1.into())
+    );
     assert_eq!(json["dimensions"][0]["adopted"], 2);
     assert_eq!(json["dimensions"][0]["regressed"], 1);
-    assert_eq!(std::fs::read_to_string(&changes).unwrap().lines().count(), 6);
+    assert_eq!(
+        std::fs::read_to_string(&changes).unwrap().lines().count(),
+        6
+    );
     let table = ok_stdout(&["diff", p(&m1), p(&m2)]);
-    assert!(table.contains("5 domains in both, 1 appeared, 1 disappeared"), "{table}");
+    assert!(
+        table.contains("5 domains in both, 1 appeared, 1 disappeared"),
+        "{table}"
+    );
     assert!(table.contains("b.go.jp"), "{table}");
 
     let csv = ok_stdout(&["trend", p(tmp.path()), "--format", "csv"]);
-    assert!(csv.contains("\n2026-01-01,,dmarc_reject,2,4,0.500000\n"), "{csv}");
-    assert!(csv.contains("\n2026-02-01,,dmarc_reject,2,5,0.400000\n"), "{csv}");
+    assert!(
+        csv.contains("\n2026-01-01,,dmarc_reject,2,4,0.500000\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\n2026-02-01,,dmarc_reject,2,5,0.400000\n"),
+        "{csv}"
+    );
     let html = ok_stdout(&["trend", p(tmp.path()), "--by", "suffix", "--format", "html"]);
-    assert!(html.contains("<polyline") && html.contains("go.jp"), "{html}");
+    assert!(
+        html.contains("<polyline") && html.contains("go.jp"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -130,7 +157,14 @@ fn profile_schema_refusal_and_usage_errors() {
     assert_eq!(json["compliant"], 1);
     assert_eq!(json["parked"], 1);
     assert_eq!(json["failing"][1]["domain"], "c.co.jp");
-    let csv = ok_stdout(&["report", p(&m1), "--profile", p(&profile), "--format", "csv"]);
+    let csv = ok_stdout(&[
+        "report",
+        p(&m1),
+        "--profile",
+        p(&profile),
+        "--format",
+        "csv",
+    ]);
     assert_eq!(
         csv,
         "domain,parked,failed_rules\n\
@@ -147,22 +181,39 @@ fn profile_schema_refusal_and_usage_errors() {
         .find(|p| p.extension().is_some_and(|e| e == "parquet"))
         .unwrap();
     let bytes = std::fs::read(good).unwrap();
-    let patched = replace_once(&bytes, b"authcensus.schema_version\x18\x011", b"authcensus.schema_version\x18\x019");
+    let patched = replace_once(
+        &bytes,
+        b"authcensus.schema_version\x18\x011",
+        b"authcensus.schema_version\x18\x019",
+    );
     std::fs::write(&bad, patched).unwrap();
     let o = authcensus(&["report", p(&m1)], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(
-        err.contains("part-00007.parquet") && err.contains("snapshot schema version 9 is not supported"),
+        err.contains("part-00007.parquet")
+            && err.contains("snapshot schema version 9 is not supported"),
         "{err}"
     );
     std::fs::remove_file(bad).unwrap();
 
     for (args, msg) in [
-        (vec!["report", p(&m1), "--by", "colour"], "unknown dimension `colour`"),
-        (vec!["report", p(&m1), "--filter", "suffix"], "is not KEY=VALUE"),
-        (vec!["report", p(&m1), "--denominator", "some"], "unknown denominator `some`"),
-        (vec!["report", p(&m1), "--format", "pdf"], "unknown format `pdf`"),
+        (
+            vec!["report", p(&m1), "--by", "colour"],
+            "unknown dimension `colour`",
+        ),
+        (
+            vec!["report", p(&m1), "--filter", "suffix"],
+            "is not KEY=VALUE",
+        ),
+        (
+            vec!["report", p(&m1), "--denominator", "some"],
+            "unknown denominator `some`",
+        ),
+        (
+            vec!["report", p(&m1), "--format", "pdf"],
+            "unknown format `pdf`",
+        ),
         (vec!["report", p(tmp.path())], "holds 2 snapshots"),
     ] {
         let o = authcensus(&args, None);
@@ -184,7 +235,8 @@ fn replace_once(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-const SCRIPT: &str = "<script>document.title=\"pwned\";document.body.setAttribute(\"data-pwned\",\"1\")</script>";
+const SCRIPT: &str =
+    "<script>document.title=\"pwned\";document.body.setAttribute(\"data-pwned\",\"1\")</script>";
 const IMG: &str = "<img src=x onerror=\"document.body.setAttribute('data-pwned','2')\">";
 const AMP: &str = "&amp; \"quoted\" 'single' </td></tr></table><b>bold</b>";
 
@@ -242,38 +294,76 @@ fn html_shows_hostile_records_as_text_in_chromium() {
     let m1 = fixture::write(tmp.path(), "2026-01-01", hostile_rows());
     let mut rows2 = hostile_rows();
     rows2[1].dmarc_effective_policy = Some("reject".into());
-    rows2.push(fixture::base("x<script>alert(1)</script>.example", "example"));
+    rows2.push(fixture::base(
+        "x<script>alert(1)</script>.example",
+        "example",
+    ));
     let m2 = fixture::write(tmp.path(), "2026-02-01", rows2);
     let report = tmp.path().join("report.html");
     let diff = tmp.path().join("diff.html");
-    ok_stdout(&["report", p(&m1), "--by", "tag", "--format", "html", "-o", p(&report)]);
+    ok_stdout(&[
+        "report",
+        p(&m1),
+        "--by",
+        "tag",
+        "--format",
+        "html",
+        "-o",
+        p(&report),
+    ]);
     ok_stdout(&["diff", p(&m1), p(&m2), "--format", "html", "-o", p(&diff)]);
     let page = std::fs::read_to_string(&report).unwrap();
-    assert!(!page.contains("<script") && !page.contains("<img"), "unescaped markup in the page");
+    assert!(
+        !page.contains("<script") && !page.contains("<img"),
+        "unescaped markup in the page"
+    );
     assert!(page.contains("Content-Security-Policy"));
 
     let Some(browser) = chromium() else {
         if std::env::var("AUTHCENSUS_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
             panic!("chromium not found and AUTHCENSUS_REQUIRE_CHROMIUM=1");
         }
-        eprintln!("SKIP: chromium not installed (apt-get install chromium); the browser check did not run");
+        eprintln!(
+            "SKIP: chromium not installed (apt-get install chromium); the browser check did not run"
+        );
         return;
     };
     let dom = dump_dom(&browser, &report, &tmp.path().join("chrome-profile"));
-    assert!(dom.contains("<title>authcensus report: snapshot 2026-01-01</title>"), "{dom}");
-    assert!(!dom.contains("pwned\"</title>") && !dom.contains("data-pwned=\""), "script ran: {dom}");
-    assert!(!dom.contains("<script") && !dom.contains("<img"), "element injected: {dom}");
+    assert!(
+        dom.contains("<title>authcensus report: snapshot 2026-01-01</title>"),
+        "{dom}"
+    );
+    assert!(
+        !dom.contains("pwned\"</title>") && !dom.contains("data-pwned=\""),
+        "script ran: {dom}"
+    );
+    assert!(
+        !dom.contains("<script") && !dom.contains("<img"),
+        "element injected: {dom}"
+    );
     assert!(!dom.contains("<b>bold</b>"), "element injected: {dom}");
     // the text is there, as text (the DOM serialiser escapes < > & in text)
     assert!(
         dom.contains("&lt;script&gt;document.title=\"pwned\";document.body.setAttribute(\"data-pwned\",\"1\")&lt;/script&gt;"),
         "{dom}"
     );
-    assert!(dom.contains("&lt;img src=x onerror=\"document.body.setAttribute('data-pwned','2')\"&gt;"), "{dom}");
+    assert!(
+        dom.contains("&lt;img src=x onerror=\"document.body.setAttribute('data-pwned','2')\"&gt;"),
+        "{dom}"
+    );
     assert!(dom.contains("&amp;amp; \"quoted\" 'single' &lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;b&gt;bold&lt;/b&gt;"), "{dom}");
 
     let dom = dump_dom(&browser, &diff, &tmp.path().join("chrome-profile"));
-    assert!(dom.contains("<title>authcensus diff: 2026-01-01 -&gt; 2026-02-01</title>"), "{dom}");
-    assert!(dom.contains("x&lt;script&gt;alert(1)&lt;/script&gt;.example"), "{dom}");
-    assert!(!dom.contains("<script") && !dom.contains("<img"), "element injected: {dom}");
+    assert!(
+        dom.contains("<title>authcensus diff: 2026-01-01 -&gt; 2026-02-01</title>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("x&lt;script&gt;alert(1)&lt;/script&gt;.example"),
+        "{dom}"
+    );
+    assert!(
+        !dom.contains("<script") && !dom.contains("<img"),
+        "element injected: {dom}"
+    );
 }
