@@ -82,7 +82,7 @@ fn diff_of_two_generated_months_matches_the_generator() {
     }
     let mismatches: Vec<_> = expected
         .iter()
-        .filter(|(k, v)| actual.get(*k) != Some(v))
+        .filter(|(k, v)| actual.get(*k) != Some(*v))
         .map(|(k, v)| format!("{k}: expected {v:?}, diff says {:?}", actual.get(k)))
         .chain(
             actual
