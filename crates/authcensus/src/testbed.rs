@@ -83,6 +83,16 @@ struct ServeArgs {
     /// Share of UDP answers truncated (TC=1), forcing TCP (0..1).
     #[arg(long, default_value_t = 0.0)]
     truncate_rate: f64,
+    /// Share of DNS answers delayed by a latency spike (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    spike_rate: f64,
+    /// Extra delay of a spiked answer, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    spike_ms: u64,
+    /// Share of delegations (domains' or providers' name servers) that never
+    /// answer (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    silent_rate: f64,
     /// Seed of the fault injection.
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
@@ -152,6 +162,8 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 ("--drop-rate", s.drop_rate),
                 ("--servfail-rate", s.servfail_rate),
                 ("--truncate-rate", s.truncate_rate),
+                ("--spike-rate", s.spike_rate),
+                ("--silent-rate", s.silent_rate),
             ] {
                 anyhow::ensure!((0.0..=1.0).contains(&v), "`{flag}` must be between 0 and 1");
             }
@@ -165,6 +177,9 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                         drop_rate: s.drop_rate,
                         servfail_rate: s.servfail_rate,
                         truncate_rate: s.truncate_rate,
+                        spike_rate: s.spike_rate,
+                        spike_latency: Duration::from_millis(s.spike_ms),
+                        silent_rate: s.silent_rate,
                         seed: s.fault_seed,
                     },
                 },

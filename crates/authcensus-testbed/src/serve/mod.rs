@@ -37,8 +37,38 @@ pub struct FaultOptions {
     pub servfail_rate: f64,
     /// Share of UDP answers sent empty with TC set.
     pub truncate_rate: f64,
+    /// Share of answers held back by `spike_latency` on top of `latency`
+    /// (latency spikes: a congested path or a slow authoritative server).
+    pub spike_rate: f64,
+    /// Extra delay of a spiked answer.
+    pub spike_latency: Duration,
+    /// Share of delegations whose name servers never answer: a query for a
+    /// name is dropped when the name one label below its zone's apex (one
+    /// domain's own servers, or a provider's) is drawn silent. The draw is a
+    /// hash of that name and the seed, so it is stable across queries.
+    pub silent_rate: f64,
     /// Seed of the fault RNG.
     pub seed: u64,
+}
+
+impl FaultOptions {
+    /// Whether the delegation `owner` (a name directly below a zone apex)
+    /// is drawn silent by `silent_rate`.
+    #[must_use]
+    pub fn silences(&self, owner: &str) -> bool {
+        if self.silent_rate <= 0.0 {
+            return false;
+        }
+        // FNV-1a over the seed and the name.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.seed.to_be_bytes().iter().chain(owner.as_bytes()) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (h >> 11) as f64 / (1u64 << 53) as f64;
+        unit < self.silent_rate
+    }
 }
 
 /// Where to listen and which faults to inject.
@@ -74,9 +104,18 @@ pub struct RunningTestbed {
     pub ca_pem_path: PathBuf,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
+    state: Arc<dns::DnsState>,
 }
 
 impl RunningTestbed {
+    /// Whether this server never answers queries for `name`: a planted
+    /// never-answer name, or a delegation silenced by
+    /// [`FaultOptions::silent_rate`].
+    #[must_use]
+    pub fn never_answers(&self, name: &str) -> bool {
+        self.state.never(name) || self.state.silent(name)
+    }
+
     /// Stops both servers and waits for them.
     pub fn shutdown(mut self) {
         self.stop_now();
@@ -201,6 +240,7 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         .map_err(|e| io(dns_addr, e))?;
     let (stop, rx) = watch::channel(false);
     let sites = Arc::new(sites);
+    let task_state = Arc::clone(&state);
     let thread = std::thread::Builder::new()
         .name("authcensus-testbed".into())
         .spawn(move || {
@@ -214,8 +254,8 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
                     return;
                 };
                 let mut done = rx.clone();
-                tokio::spawn(dns::run_udp(udp, Arc::clone(&state), rx.clone()));
-                tokio::spawn(dns::run_tcp(tcp, Arc::clone(&state), rx.clone()));
+                tokio::spawn(dns::run_udp(udp, Arc::clone(&task_state), rx.clone()));
+                tokio::spawn(dns::run_tcp(tcp, task_state, rx.clone()));
                 tokio::spawn(https::run(https, acceptor, sites, rx));
                 let _ = done.changed().await;
             });
@@ -228,5 +268,6 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         ca_pem_path,
         stop,
         thread: Some(thread),
+        state,
     })
 }
