@@ -24,6 +24,15 @@ enum TestbedCommand {
     Serve(ServeArgs),
     /// Compare a crawled snapshot with a universe's ground truth (exit 1 on any mismatch).
     Check(CheckArgs),
+    /// Print the names of the synthetic universe (`d0.test` …) that
+    /// `serve --synthetic N` answers, one per line (scale runs).
+    SyntheticList(SyntheticListArgs),
+}
+
+#[derive(Debug, Args)]
+struct SyntheticListArgs {
+    /// Number of domains.
+    count: u64,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +73,13 @@ struct GenerateArgs {
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// The universe directory.
-    dir: PathBuf,
+    #[arg(required_unless_present = "synthetic")]
+    dir: Option<PathBuf>,
+    /// Serve the synthetic universe of N domains (`d0.test` …) answered on
+    /// the fly instead of a generated directory: DNS only, no ground truth,
+    /// memory independent of N (scale runs).
+    #[arg(long, value_name = "N", conflicts_with = "dir")]
+    synthetic: Option<u64>,
     /// DNS address (loopback only).
     #[arg(long, default_value = "127.0.0.1:5300")]
     dns: SocketAddr,
@@ -157,6 +172,18 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        TestbedCommand::SyntheticList(l) => {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for i in 0..l.count {
+                if writeln!(out, "{}", authcensus_testbed::synthetic_domain(i)).is_err() {
+                    // A closed pipe (`| head`) ends the list.
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            out.flush().ok();
+            Ok(ExitCode::SUCCESS)
+        }
         TestbedCommand::Serve(s) => {
             for (flag, v) in [
                 ("--drop-rate", s.drop_rate),
@@ -167,24 +194,35 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
             ] {
                 anyhow::ensure!((0.0..=1.0).contains(&v), "`{flag}` must be between 0 and 1");
             }
-            let running = authcensus_testbed::serve(
-                &s.dir,
-                ServeOptions {
-                    dns_addr: s.dns,
-                    https_addr: s.https,
-                    faults: FaultOptions {
-                        latency: Duration::from_millis(s.latency_ms),
-                        drop_rate: s.drop_rate,
-                        servfail_rate: s.servfail_rate,
-                        truncate_rate: s.truncate_rate,
-                        spike_rate: s.spike_rate,
-                        spike_latency: Duration::from_millis(s.spike_ms),
-                        silent_rate: s.silent_rate,
-                        seed: s.fault_seed,
-                    },
+            let opts = ServeOptions {
+                dns_addr: s.dns,
+                https_addr: s.https,
+                faults: FaultOptions {
+                    latency: Duration::from_millis(s.latency_ms),
+                    drop_rate: s.drop_rate,
+                    servfail_rate: s.servfail_rate,
+                    truncate_rate: s.truncate_rate,
+                    spike_rate: s.spike_rate,
+                    spike_latency: Duration::from_millis(s.spike_ms),
+                    silent_rate: s.silent_rate,
+                    seed: s.fault_seed,
                 },
-            )
-            .with_context(|| format!("serving `{}`", s.dir.display()))?;
+            };
+            let (running, what) = match (&s.dir, s.synthetic) {
+                (_, Some(n)) => (
+                    authcensus_testbed::serve_synthetic(n, opts)
+                        .context("serving the synthetic universe")?,
+                    format!(
+                        "the synthetic universe of {n} domains (list: authcensus testbed synthetic-list {n})"
+                    ),
+                ),
+                (Some(dir), None) => (
+                    authcensus_testbed::serve(dir, opts)
+                        .with_context(|| format!("serving `{}`", dir.display()))?,
+                    format!("{}/domains.txt", dir.display()),
+                ),
+                (None, None) => anyhow::bail!("give a universe directory or --synthetic N"),
+            };
             println!("dns {}", running.dns_addr);
             println!("https {}", running.https_addr);
             println!("ca {}", running.ca_pem_path.display());
@@ -193,7 +231,7 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 running.dns_addr,
                 running.ca_pem_path.display(),
                 running.https_addr.port(),
-                s.dir.display()
+                what
             );
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

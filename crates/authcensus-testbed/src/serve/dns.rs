@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use super::FaultOptions;
+use super::synthetic::{SYNTHETIC_ZONE, Synthetic, SyntheticAnswer};
 use super::zonefile::ZoneData;
 use crate::rng::Rng;
 
@@ -39,6 +40,8 @@ pub struct DnsState {
     pub faults: FaultOptions,
     /// The fault RNG.
     pub rng: Mutex<Rng>,
+    /// A synthetic universe answered on the fly (scale runs).
+    pub synthetic: Option<Synthetic>,
 }
 
 impl std::fmt::Debug for DnsState {
@@ -69,8 +72,10 @@ struct Draw {
 impl DnsState {
     /// Whether `name` lies in a delegation silenced by the faults.
     pub fn silent(&self, name: &str) -> bool {
-        let Some(zone) = self.data.zone_for(name) else {
-            return false;
+        let zone = match self.data.zone_for(name) {
+            Some(z) => z,
+            None if self.synthetic.is_some() && Synthetic::covers(name) => SYNTHETIC_ZONE,
+            None => return false,
         };
         let Some(head) = name.strip_suffix(zone).and_then(|h| h.strip_suffix('.')) else {
             return false;
@@ -149,6 +154,15 @@ impl DnsState {
     }
 
     fn answer(&self, qname: &str, qtype: RecordType, resp: &mut Message) {
+        if let Some(a) = self.synthetic.and_then(|s| s.answer(qname, qtype)) {
+            resp.metadata.authoritative = true;
+            match a {
+                SyntheticAnswer::Records(rs) => resp.answers.extend(rs),
+                SyntheticAnswer::NoData => {}
+                SyntheticAnswer::NxDomain => resp.metadata.response_code = ResponseCode::NXDomain,
+            }
+            return;
+        }
         let Some(zone) = self.data.zone_for(qname).map(str::to_string) else {
             resp.metadata.response_code = ResponseCode::Refused;
             return;

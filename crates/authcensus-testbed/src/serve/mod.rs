@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod https;
+pub mod synthetic;
 pub mod tls;
 pub mod zonefile;
 
@@ -217,6 +218,44 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         .with_cert_resolver(Arc::new(resolver));
     let acceptor = TlsAcceptor::from(Arc::new(config));
 
+    let state = dns::DnsState {
+        data,
+        never_answer: manifest.never_answer.clone(),
+        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
+        faults: opts.faults.clone(),
+        synthetic: None,
+    };
+    start(state, &opts, Some((acceptor, sites)), ca_pem_path)
+}
+
+/// Starts a DNS server answering the synthetic universe of `count` domains
+/// (`d0.test` …, see [`synthetic`]) on the fly, with the same faults. No
+/// HTTPS site is served (`https_addr` is bound but answers nothing useful)
+/// and `ca_pem_path` is empty.
+///
+/// # Errors
+/// A non-loopback address or a port in use.
+pub fn serve_synthetic(count: u64, opts: ServeOptions) -> Result<RunningTestbed, Error> {
+    check_loopback(opts.dns_addr)?;
+    check_loopback(opts.https_addr)?;
+    let state = dns::DnsState {
+        data: zonefile::ZoneData::default(),
+        never_answer: Vec::new(),
+        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
+        faults: opts.faults.clone(),
+        synthetic: Some(synthetic::Synthetic { count }),
+    };
+    start(state, &opts, None, PathBuf::new())
+}
+
+/// Binds the sockets and runs the servers on their own thread.
+fn start(
+    state: dns::DnsState,
+    opts: &ServeOptions,
+    https_site: Option<(TlsAcceptor, HashMap<String, https::Site>)>,
+    ca_pem_path: PathBuf,
+) -> Result<RunningTestbed, Error> {
+    let state = Arc::new(state);
     let (udp, dns_addr, tcp) = bind_dns(opts.dns_addr)?;
     let https = TcpListener::bind(opts.https_addr).map_err(|e| io(opts.https_addr, e))?;
     let https_addr = https.local_addr().map_err(|e| io(opts.https_addr, e))?;
@@ -227,19 +266,12 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
     ] {
         r.map_err(|e| io(dns_addr, e))?;
     }
-    let state = Arc::new(dns::DnsState {
-        data,
-        never_answer: manifest.never_answer.clone(),
-        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
-        faults: opts.faults,
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| io(dns_addr, e))?;
     let (stop, rx) = watch::channel(false);
-    let sites = Arc::new(sites);
     let task_state = Arc::clone(&state);
     let thread = std::thread::Builder::new()
         .name("authcensus-testbed".into())
@@ -256,7 +288,9 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
                 let mut done = rx.clone();
                 tokio::spawn(dns::run_udp(udp, Arc::clone(&task_state), rx.clone()));
                 tokio::spawn(dns::run_tcp(tcp, task_state, rx.clone()));
-                tokio::spawn(https::run(https, acceptor, sites, rx));
+                if let Some((acceptor, sites)) = https_site {
+                    tokio::spawn(https::run(https, acceptor, Arc::new(sites), rx));
+                }
                 let _ = done.changed().await;
             });
             runtime.shutdown_timeout(Duration::from_secs(2));
