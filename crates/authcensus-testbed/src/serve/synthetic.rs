@@ -158,11 +158,14 @@ fn domain(i: u64, rest: &[&str], owner: &Name, qtype: RecordType) -> SyntheticAn
             let rua = format!("mailto:dmarc@d{i}.test");
             SyntheticAnswer::Records(vec![txt(owner, &format!("v=DMARC1; {policy}; rua={rua}"))])
         }
-        (["_tls", "_smtp"], RecordType::TXT) if (h >> 32) % 4 == 0 => SyntheticAnswer::Records(
-            vec![txt(owner, &format!("v=TLSRPTv1; rua=mailto:tls@d{i}.test"))],
-        ),
+        (["_tls", "_smtp"], RecordType::TXT) if (h >> 32).is_multiple_of(4) => {
+            SyntheticAnswer::Records(vec![txt(
+                owner,
+                &format!("v=TLSRPTv1; rua=mailto:tls@d{i}.test"),
+            )])
+        }
         (["_dmarc"] | ["_tls", "_smtp"], _) => SyntheticAnswer::NoData,
-        (["_tls"], _) if (h >> 32) % 4 == 0 => SyntheticAnswer::NoData,
+        (["_tls"], _) if (h >> 32).is_multiple_of(4) => SyntheticAnswer::NoData,
         _ => SyntheticAnswer::NxDomain,
     }
 }
