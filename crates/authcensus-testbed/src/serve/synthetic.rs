@@ -41,6 +41,24 @@ pub enum SyntheticAnswer {
     NxDomain,
 }
 
+impl SyntheticAnswer {
+    /// The TXT strings of the answer (each record's strings joined), empty
+    /// for NODATA, NXDOMAIN and other types.
+    #[must_use]
+    pub fn txt_strings(&self) -> Vec<String> {
+        match self {
+            SyntheticAnswer::Records(rs) => rs
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(t.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The synthetic universe of `count` domains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Synthetic {
@@ -175,16 +193,7 @@ mod tests {
     use super::*;
 
     fn texts(a: &SyntheticAnswer) -> Vec<String> {
-        match a {
-            SyntheticAnswer::Records(rs) => rs
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::TXT(t) => Some(t.to_string()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+        a.txt_strings()
     }
 
     #[test]

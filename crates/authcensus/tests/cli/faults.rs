@@ -369,9 +369,14 @@ fn sigterm_mid_crawl_flushes_and_a_rerun_completes() {
     assert!(m.runs >= 2);
     let rows = read_snapshot_rows(&snap).unwrap();
     assert_eq!(rows.len(), N);
+    assert_exact(&uni, &rows);
+}
+
+/// Asserts that `rows` equal the ground truth of the universe `uni`.
+fn assert_exact(uni: &Path, rows: &[SnapshotRow]) {
     let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
-    let tm = authcensus_testbed::read_manifest(&uni).unwrap();
-    let report = authcensus_testbed::compare(&truth, &rows, &tm);
+    let tm = authcensus_testbed::read_manifest(uni).unwrap();
+    let report = authcensus_testbed::compare(&truth, rows, &tm);
     assert!(
         report.is_exact(),
         "missing {:?} extra {:?} duplicated {:?} mismatches by column {:?}",
@@ -568,17 +573,7 @@ fn disk_full_fails_cleanly_and_resume_completes() {
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = read_snapshot_rows(&snapshot_dir(&roomy, "s1")).unwrap();
     assert_eq!(rows.len(), N);
-    let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
-    let tm = authcensus_testbed::read_manifest(&uni).unwrap();
-    let report = authcensus_testbed::compare(&truth, &rows, &tm);
-    assert!(
-        report.is_exact(),
-        "missing {} extra {} duplicated {} mismatches {:?}",
-        report.missing.len(),
-        report.extra.len(),
-        report.duplicated.len(),
-        report.by_column()
-    );
+    assert_exact(&uni, &rows);
     eprintln!(
         "disk full after {partial} of {N} rows in {} part files; resumed to {N} exact rows",
         parts.len()

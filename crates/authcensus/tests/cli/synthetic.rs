@@ -6,24 +6,17 @@ use std::path::Path;
 
 use authcensus_store::layout::snapshot_dir;
 use authcensus_store::reader::read_snapshot_rows;
-use authcensus_testbed::serve::synthetic::{Synthetic, SyntheticAnswer};
+use authcensus_testbed::serve::synthetic::Synthetic;
 use authcensus_testbed::{ServeOptions, serve_synthetic};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 
 use super::authcensus;
 use super::crawl::crawl_args_with;
 
 fn txt(s: Synthetic, name: &str) -> Vec<String> {
-    match s.answer(name, RecordType::TXT) {
-        Some(SyntheticAnswer::Records(rs)) => rs
-            .iter()
-            .filter_map(|r| match &r.data {
-                RData::TXT(t) => Some(t.to_string()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    s.answer(name, RecordType::TXT)
+        .map(|a| a.txt_strings())
+        .unwrap_or_default()
 }
 
 #[test]
