@@ -28,6 +28,8 @@ if ! python3 -c 'import pyspark' 2>/dev/null; then
   exit 2
 fi
 
+# Local mode on loopback only.
+export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 exec python3 - "$ROOT" "$SNAPSHOT" <<'PY'
 import glob, hashlib, json, os, sys, time
 
@@ -53,6 +55,7 @@ started = time.time()
 from pyspark.sql import SparkSession
 spark = (SparkSession.builder.master("local[2]").appName("authcensus-check")
          .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
          .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")

@@ -31,7 +31,10 @@ use crate::schema::{META_SCHEMA_VERSION, META_SNAPSHOT_ID, META_TOOL_VERSION, SC
 /// writer like a failed write. The object-storage output uploads the part
 /// here ([`crate::remote::RemoteStore::part_uploader`]).
 #[derive(Clone)]
-pub struct PartHook(pub Arc<dyn Fn(&Path, &PartInfo) -> Result<(), StoreError> + Send + Sync>);
+pub struct PartHook(pub Arc<PartHookFn>);
+
+/// The function inside a [`PartHook`].
+pub type PartHookFn = dyn Fn(&Path, &PartInfo) -> Result<(), StoreError> + Send + Sync;
 
 impl std::fmt::Debug for PartHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
