@@ -111,8 +111,11 @@ impl RemoteStore {
         };
         let trimmed = url.trim_end_matches('/');
         let parsed = url::Url::parse(trimmed).map_err(|e| url_err(e.to_string()))?;
-        let (scheme, path) =
-            ObjectStoreScheme::parse(&parsed).map_err(|e| url_err(e.to_string()))?;
+        let (scheme, path) = ObjectStoreScheme::parse(&parsed).map_err(|e| {
+            url_err(format!(
+                "{e}: use s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or file:///path"
+            ))
+        })?;
         let remote = |source| StoreError::Remote {
             url: trimmed.to_string(),
             source,
@@ -438,6 +441,9 @@ mod tests {
         assert!(!is_url("./a://b"));
         assert!(!is_url("/tmp/x"));
         let e = RemoteStore::open("ftp://host/x").unwrap_err().to_string();
-        assert!(e.contains("ftp://host/x"), "{e}");
+        assert!(
+            e.contains("ftp://host/x") && e.contains("use s3://bucket/prefix"),
+            "{e}"
+        );
     }
 }
