@@ -50,6 +50,10 @@ Exit status: 0 when the crawl completed; 2 for unusable input or output (the
 snapshot is then marked incomplete); 130 when interrupted (SIGINT/SIGTERM: closed
 files and the manifest are flushed, the snapshot is marked incomplete).";
 
+/// The crawl's allocator (see [`authcensus_crawl::FastAlloc`]).
+#[global_allocator]
+static ALLOC: authcensus_crawl::FastAlloc = authcensus_crawl::FastAlloc;
+
 /// Arguments of `authcensus crawl`.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
@@ -75,7 +79,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "N")]
     qps_per_resolver: Option<u32>,
     /// Domains in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     concurrency: usize,
     /// Seconds to wait for one DNS answer before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
@@ -93,7 +97,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "TEXT")]
     user_agent: Option<String>,
     /// Rows per Parquet part file (the sort buffer and the unit of resume).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    #[arg(long, value_name = "N", default_value_t = 25_000)]
     rows_per_file: usize,
     /// Never draw a progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
@@ -408,8 +412,10 @@ pub async fn execute(
     };
     let progress = Arc::new(Progress::default());
     let bar = crate::progress::CrawlBar::start(Arc::clone(&progress), plan.progress);
+    let dns = Arc::clone(&ctx.resolver);
     let result = authcensus_crawl::crawl(rx.into_iter(), ctx, run, progress, cancel).await;
     bar.finish();
+    eprintln!("authcensus: dns: {:?}", dns.inner().stats().snapshot());
     let input = input_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the input thread panicked"))?;
