@@ -81,6 +81,13 @@ pub struct CrawlArgs {
     /// Domains in flight at once.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     concurrency: usize,
+    /// Floor of each resolver's adaptive in-flight window [default: 8]. The
+    /// window halves on bursts of timeouts, reading them as congestion; on a
+    /// path whose losses are random or whose timeouts come from servers that
+    /// never answer (not from an overloaded resolver), raise the floor so
+    /// the crawl keeps that many queries in flight.
+    #[arg(long, value_name = "N")]
+    window_min: Option<u32>,
     /// Seconds to wait for one DNS answer before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     timeout: f64,
@@ -198,6 +205,12 @@ impl CrawlPlan {
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
         dns.retries = args.retries;
+        if let Some(w) = args.window_min {
+            if w == 0 || w > dns.window_max {
+                bail!("`--window-min` must be between 1 and {}", dns.window_max);
+            }
+            dns.window_min = w;
+        }
         dns.qps = args.qps.map(nonzero("--qps")).transpose()?;
         dns.qps_per_upstream = args
             .qps_per_resolver
