@@ -223,12 +223,9 @@ where
         let next = match rows.next().now_or_never() {
             Some(next) => next,
             None => {
-                if !batch.is_empty() {
-                    let ready = std::mem::replace(&mut batch, Vec::with_capacity(ROW_BATCH));
-                    if tx.send(ready).await.is_err() {
-                        writer_alive = false;
-                        break;
-                    }
+                if !hand_over(&tx, &mut batch).await {
+                    writer_alive = false;
+                    break;
                 }
                 rows.next().await
             }
@@ -241,15 +238,12 @@ where
             _ => 2,
         }] += 1;
         batch.push(row);
-        if batch.len() >= ROW_BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(ROW_BATCH));
-            if tx.send(full).await.is_err() {
-                writer_alive = false;
-                break;
-            }
+        if batch.len() >= ROW_BATCH && !hand_over(&tx, &mut batch).await {
+            writer_alive = false;
+            break;
         }
     }
-    if writer_alive && !batch.is_empty() && tx.send(batch).await.is_err() {
+    if writer_alive && !hand_over(&tx, &mut batch).await {
         writer_alive = false;
     }
     drop(rows);
@@ -334,6 +328,19 @@ fn start_manifest(
             .any(|d| d.file_name().is_some_and(|n| n.to_string_lossy() == p.file))
     });
     Ok(m)
+}
+
+/// Sends the rows gathered in `batch` (if any) to the writer thread, leaving
+/// `batch` empty; false when the writer thread is gone.
+async fn hand_over(
+    tx: &tokio::sync::mpsc::Sender<Vec<SnapshotRow>>,
+    batch: &mut Vec<SnapshotRow>,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let full = std::mem::replace(batch, Vec::with_capacity(ROW_BATCH));
+    tx.send(full).await.is_ok()
 }
 
 /// The writer thread: pushes rows, records each closed part in the manifest.
