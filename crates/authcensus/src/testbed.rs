@@ -139,27 +139,13 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 authcensus_store::reader::read_snapshot_rows(&c.universe.join("truth"))?;
             let mut crawled = authcensus_store::reader::read_snapshot_rows(&c.snapshot)?;
             if c.skip_never_answer {
-                let silent = |d: &str| {
-                    manifest
-                        .never_answer
-                        .iter()
-                        .any(|n| d == n || d.ends_with(&format!(".{n}")))
-                };
                 let before = truth.len();
-                truth.retain(|r| !silent(&r.domain));
-                crawled.retain(|r| !silent(&r.domain));
+                truth.retain(|r| !manifest.never_answers(&r.domain));
+                crawled.retain(|r| !manifest.never_answers(&r.domain));
                 println!("left out {} never-answering domains", before - truth.len());
             }
             let report = authcensus_testbed::compare(&truth, &crawled, &manifest);
-            println!(
-                "ground truth: {} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",
-                report.rows_compared,
-                report.cells_compared,
-                report.mismatches.len(),
-                report.missing.len(),
-                report.extra.len(),
-                report.duplicated.len()
-            );
+            println!("ground truth: {}", report.summary());
             for (column, n) in report.by_column() {
                 println!("  {column}: {n} mismatches");
             }

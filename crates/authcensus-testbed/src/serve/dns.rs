@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use super::FaultOptions;
 use super::synthetic::{SYNTHETIC_ZONE, Synthetic, SyntheticAnswer};
 use super::zonefile::ZoneData;
+use crate::generate::at_or_below;
 use crate::rng::Rng;
 
 /// Largest UDP payload the server sends.
@@ -86,9 +87,7 @@ impl DnsState {
 
     /// Whether `name` is a planted never-answer name or below one.
     pub fn never(&self, name: &str) -> bool {
-        self.never_answer
-            .iter()
-            .any(|n| name == n || name.ends_with(&format!(".{n}")))
+        self.never_answer.iter().any(|n| at_or_below(name, n))
     }
 
     fn draw(&self) -> Draw {
