@@ -14,16 +14,12 @@ use authcensus_store::reader::{read_rows, read_snapshot_rows};
 use authcensus_store::{Manifest, SnapshotRow};
 use authcensus_testbed::{FaultOptions, RunningTestbed, ServeOptions};
 
-use super::crawl::{crawl_args_with, universe};
+use super::crawl::{assert_exact, crawl_args_with, run, universe};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_authcensus"));
     c.stdin(Stdio::null());
     c
-}
-
-fn run(args: &[String]) -> Output {
-    bin().args(args).output().unwrap()
 }
 
 fn s(p: &Path) -> String {
@@ -379,21 +375,6 @@ fn sigterm_mid_crawl_flushes_and_a_rerun_completes() {
     let rows = read_snapshot_rows(&snap).unwrap();
     assert_eq!(rows.len(), N);
     assert_exact(&uni, &rows);
-}
-
-/// Asserts that `rows` equal the ground truth of the universe `uni`.
-fn assert_exact(uni: &Path, rows: &[SnapshotRow]) {
-    let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
-    let tm = authcensus_testbed::read_manifest(uni).unwrap();
-    let report = authcensus_testbed::compare(&truth, rows, &tm);
-    assert!(
-        report.is_exact(),
-        "missing {:?} extra {:?} duplicated {:?} mismatches by column {:?}",
-        report.missing.len(),
-        report.extra.len(),
-        report.duplicated.len(),
-        report.by_column()
-    );
 }
 
 /// (d) Invalid lines are written to `rejected.csv`, one line each, and
