@@ -9,6 +9,7 @@
 #   BENCH_WORK=DIR        work directory (default: a fresh mktemp dir, deleted at exit
 #                         unless BENCH_KEEP=1)
 #   BENCH_CONCURRENCY=N   crawler --concurrency for the Knot/Unbound runs (default 2048)
+#   BENCH_LATENCY_CONCURRENCY=N  --concurrency of the 50 ms latency run (default 8192)
 #   BENCH_DNSPERF_Q="20 100 500"  dnsperf -q settings tried (best one reported)
 #   BENCH_DNSPERF_SECS=15 dnsperf -l per setting
 #   BENCH_SKIP_CHECKDMARC=1, BENCH_SKIP_UNBOUND=1, BENCH_SKIP_LATENCY=1, BENCH_SKIP_QPS=1
@@ -276,6 +277,9 @@ run_crawl() { # NAME RESOLVER_PORT INPUT EXTRA...
     metric "${name}_knot_cpu_s" "$(python3 -c "print(($k1-$k0)/$TCK)")"
     time_metrics "$WORK/time-$name.txt" "$name"
     snap_metrics "$WORK/snap-$name" "$name"
+    # The DNS engine's counters ("authcensus: dns: StatsSnapshot { sent: N, ... }").
+    grep -o '^authcensus: dns: .*' "$WORK/crawl-$name.err" | grep -oE '[a-z_]+: [0-9]+' |
+        while read -r k v; do metric "${name}_dns_${k%:}" "$v"; done || true
     tail -1 "$WORK/crawl-$name.err" >&2
 }
 run_crawl knot "$KPORT" "$DOMAINS" --concurrency "$CONC"
@@ -323,7 +327,7 @@ if [[ -z "${BENCH_SKIP_LATENCY:-}" ]]; then
     l0="$(cpu_ticks "$LAT_PID")"
     HPORT_SAVE="$HPORT"; HPORT="$LHTTPS"
     CA_SAVE="$CA"; CA="$(awk '/^ca /{print $2}' "$WORK/serve-lat.out")"
-    run_crawl latency "$LDNS" "$WORK/latency-input.txt" --concurrency 4096
+    run_crawl latency "$LDNS" "$WORK/latency-input.txt" --concurrency "${BENCH_LATENCY_CONCURRENCY:-8192}"
     HPORT="$HPORT_SAVE"; CA="$CA_SAVE"
     l1="$(cpu_ticks "$LAT_PID")"
     metric latency_server_cpu_s "$(python3 -c "print(($l1-$l0)/$TCK)")"

@@ -58,6 +58,13 @@ def main():
             "knot_cpu_s": g(f"{name}_knot_cpu_s"),
             "knot_cpu_us_per_query": g(f"{name}_knot_cpu_s") / q * 1e6 if q else 0,
         }
+        dns = {k2[len(name) + 5:]: v for k2, v in m.items() if k2.startswith(f"{name}_dns_") and k2 != f"{name}_dns_queries"}
+        if dns:
+            r["dns_engine"] = dns
+            if wall and dns.get("received"):
+                # Little's law: queries outstanding on average = rate x latency;
+                # meaningful for the fixed-latency run.
+                r["mean_queries_outstanding_at_50ms"] = dns["received"] / wall * 0.05
         if name == "unbound":
             r["unbound_cpu_s"] = g("unbound_unbound_cpu_s")
         if name == "latency":
@@ -119,6 +126,15 @@ def main():
             f"{'checkdmarc (200)':<22}{cd['domains_per_s']:>11,.2f}{'':>11}{cd['cpu_s_per_1000_domains']:>13.1f}"
             f"{'':>10}{cd['peak_rss_mb']:>12.1f}{'':>14}"
         )
+    for name, r in rows.items():
+        d = r.get("dns_engine")
+        if d:
+            print(
+                f"{labels[name]}: sent {d.get('sent', 0):,.0f}, timeouts {d.get('timeouts', 0):,.0f}, "
+                f"window shrinks {d.get('window_shrinks', 0):,.0f}, outstanding peak {d.get('outstanding_peak', 0):,.0f}"
+            )
+    if "latency" in rows:
+        print(f"latency run: mean queries outstanding (received/s x 50 ms): {rows['latency'].get('mean_queries_outstanding_at_50ms', 0):,.0f}")
     for key, v in ratios.items():
         print(f"{key}: {v:.3f}")
 

@@ -126,7 +126,7 @@ impl DnsClient {
             windows: cfg
                 .upstreams
                 .iter()
-                .map(|_| Window::new(cfg.window_min, cfg.window_max))
+                .map(|_| Window::new(cfg.window_min, cfg.window_initial, cfg.window_max))
                 .collect(),
             global: cfg.qps.map(Limiter::new),
             per_upstream: cfg
@@ -370,10 +370,12 @@ impl DnsClient {
             return Attempt::NetError;
         }
         bump(&inner.stats.sent);
+        let sent_at = Instant::now();
+        let _gauge = Outstanding::new(&inner.stats);
         let mut reg = reg;
         match tokio::time::timeout(inner.cfg.attempt_timeout, &mut reg.rx).await {
             Ok(Ok(reply)) => {
-                slot.finish(WindowEvent::Reply);
+                slot.finish(WindowEvent::Reply(sent_at.elapsed()));
                 match reply {
                     Reply::Message(m) => Attempt::Reply(m),
                     Reply::Truncated => Attempt::Truncated,
@@ -419,6 +421,24 @@ impl DnsClient {
         if waited {
             bump(&inner.stats.rate_limited_waits);
         }
+    }
+}
+
+/// Counts one UDP attempt as outstanding (sent, no reply yet) while alive,
+/// and keeps the peak.
+struct Outstanding<'a>(&'a Stats);
+
+impl<'a> Outstanding<'a> {
+    fn new(stats: &'a Stats) -> Self {
+        let now = stats.outstanding.fetch_add(1, Ordering::Relaxed) + 1;
+        stats.outstanding_peak.fetch_max(now, Ordering::Relaxed);
+        Outstanding(stats)
+    }
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        self.0.outstanding.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

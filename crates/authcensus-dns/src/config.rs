@@ -39,12 +39,20 @@ pub struct DnsConfig {
     /// after fast SERVFAIL/REFUSED replies.
     pub retry_backoff: Duration,
     /// Upper bound on attempts outstanding at once over all upstreams and
-    /// sockets (a semaphore). Default 1024. Back-pressure, never an outcome.
+    /// sockets (a semaphore). Default 8192: twice `window_max`, so one slow
+    /// upstream cannot starve the others. Back-pressure, never an outcome.
     pub max_in_flight: usize,
-    /// Ceiling of each upstream's adaptive in-flight window (see
+    /// Starting size of each upstream's adaptive in-flight window (see
     /// [`crate::window`]). Default 200: Knot with one UDP worker overflows
     /// its receive buffer beyond about 200-250 queued queries, and a busy
-    /// recursive resolver behaves alike.
+    /// recursive resolver behaves alike; the window grows from here only
+    /// while replies show no queueing.
+    pub window_initial: u32,
+    /// Ceiling of each upstream's adaptive in-flight window. Default 4096:
+    /// a resolver 50 ms away needs about 5,000 outstanding queries for
+    /// 100,000 queries/s; the window reaches this only against an upstream
+    /// whose replies do not slow down as it grows, and halves on a burst of
+    /// losses.
     pub window_max: u32,
     /// Floor of the adaptive window. Default 8: even a lossy path keeps a
     /// few queries moving.
@@ -78,8 +86,9 @@ impl DnsConfig {
             attempt_timeout: Duration::from_secs(2),
             retries: 2,
             retry_backoff: Duration::from_millis(50),
-            max_in_flight: 1024,
-            window_max: 200,
+            max_in_flight: 8192,
+            window_initial: 200,
+            window_max: 4096,
             window_min: 8,
             qps: None,
             qps_per_upstream: None,
@@ -108,6 +117,9 @@ impl DnsConfig {
         if self.max_in_flight > 32_768 {
             // Keeps every socket's 16-bit ID space at most half full.
             return Err(DnsError::InvalidConfig("max_in_flight must be <= 32768"));
+        }
+        if self.window_initial == 0 {
+            return Err(DnsError::InvalidConfig("window_initial must be > 0"));
         }
         if self.window_min == 0 || self.window_min > self.window_max {
             return Err(DnsError::InvalidConfig(

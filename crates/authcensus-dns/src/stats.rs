@@ -20,6 +20,8 @@ pub struct Stats {
     pub(crate) rate_limited_waits: AtomicU64,
     pub(crate) window_waits: AtomicU64,
     pub(crate) window_shrinks: AtomicU64,
+    pub(crate) outstanding: AtomicU64,
+    pub(crate) outstanding_peak: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -48,6 +50,10 @@ pub struct StatsSnapshot {
     pub window_waits: u64,
     /// Times an upstream's in-flight window was halved after a timeout.
     pub window_shrinks: u64,
+    /// UDP attempts sent and waiting for a reply right now.
+    pub outstanding: u64,
+    /// The most UDP attempts ever waiting for a reply at once.
+    pub outstanding_peak: u64,
 }
 
 impl Stats {
@@ -66,6 +72,8 @@ impl Stats {
             rate_limited_waits: l(&self.rate_limited_waits),
             window_waits: l(&self.window_waits),
             window_shrinks: l(&self.window_shrinks),
+            outstanding: l(&self.outstanding),
+            outstanding_peak: l(&self.outstanding_peak),
         }
     }
 }

@@ -210,9 +210,7 @@ impl SocketSet {
         let mut sockets = Vec::with_capacity(count);
         let mut tasks = Vec::with_capacity(count);
         for _ in 0..count {
-            let sock = UdpSocket::bind(local)
-                .await
-                .map_err(|source| DnsError::Bind { family, source })?;
+            let sock = bind_socket(local).map_err(|source| DnsError::Bind { family, source })?;
             let socket = Arc::new(Socket {
                 sock,
                 table: Mutex::new(HashMap::new()),
@@ -249,6 +247,24 @@ impl Drop for SocketSet {
             t.abort();
         }
     }
+}
+
+/// Receive buffer asked for each socket (the kernel caps it at
+/// `net.core.rmem_max`). The default (`rmem_default`, often 208 KiB) holds
+/// only a few hundred small datagrams: replies arriving while the runtime's
+/// threads are busy or descheduled would be dropped and cost a full attempt
+/// timeout each. 4 MiB holds thousands.
+const RECV_BUFFER_BYTES: usize = 4 << 20;
+
+/// A non-blocking UDP socket bound to `local` with a large receive buffer.
+fn bind_socket(local: SocketAddr) -> io::Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(local);
+    let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // Best effort: a smaller buffer still works.
+    let _ = sock.set_recv_buffer_size(RECV_BUFFER_BYTES);
+    sock.set_nonblocking(true)?;
+    sock.bind(&local.into())?;
+    UdpSocket::from_std(sock.into())
 }
 
 async fn receive_loop(socket: Arc<Socket>) {

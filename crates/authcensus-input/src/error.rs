@@ -75,6 +75,10 @@ pub enum InputError {
     /// A `--shard K/N` value is malformed.
     #[error("invalid shard `{0}`: expected K/N with 0 <= K < N")]
     Shard(String),
+    /// The shard settings (flag, `--shard-count`, scheduler environment)
+    /// are missing a piece or contradict each other.
+    #[error("shard settings: {0}")]
+    ShardSettings(String),
     /// A domain list manifest is missing or malformed.
     #[error("domain list `{path}`: {message}")]
     Manifest {

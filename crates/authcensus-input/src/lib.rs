@@ -39,7 +39,7 @@ pub use normalize::normalize_domain;
 pub use open::{Compression, InputPath};
 pub use psl::{PslOrigin, PslSections, SuffixList};
 pub use reason::RejectReason;
-pub use shard::{Shard, shard_hash};
+pub use shard::{SHARD_ASSIGNMENT, Shard, ShardEnv, ShardSource, resolve_shard, shard_hash};
 pub use stats::{InputStats, SourceStats};
 pub use stream::{
     CountOnly, DomainStream, FnSink, InputDomain, InputSpec, Rejection, RejectionSink,

@@ -50,6 +50,43 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// An object store operation failed (`url` is the object or prefix).
+    #[error("{url}: {source}")]
+    Remote {
+        /// The object or prefix URL.
+        url: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object store URL cannot be used.
+    #[error("`{url}`: {message}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A snapshot has a shard that is missing or unfinished: its figures
+    /// would be partial, so readers refuse it.
+    #[error(
+        "snapshot `{snapshot}` is incomplete ({done} of {count} shards finished): {detail}; refusing to use partial figures as whole"
+    )]
+    Incomplete {
+        /// The snapshot directory or URL.
+        snapshot: String,
+        /// N, when known (0 when no shard has a manifest).
+        count: u64,
+        /// Shards with a finished manifest.
+        done: u64,
+        /// Shards (K) with no manifest at all.
+        missing: Vec<u64>,
+        /// Shards (K) whose manifest says `complete: false` or names a part
+        /// that is not there.
+        unfinished: Vec<u64>,
+        /// A sentence naming the shards and what is wrong with each.
+        detail: String,
+    },
 }
 
 impl StoreError {

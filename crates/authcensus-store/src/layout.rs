@@ -7,6 +7,20 @@
 //! <out>/snapshot=<ID>/rejected.csv
 //! ```
 //!
+//! A sharded crawl (`--shard K/N`, or the shard taken from a Kubernetes
+//! Indexed Job or a Slurm array) writes one sub-partition per shard, each
+//! with its own manifest:
+//!
+//! ```text
+//! <out>/snapshot=<ID>/shard=<K>/part-00000.parquet
+//! <out>/snapshot=<ID>/shard=<K>/manifest.json
+//! <out>/snapshot=<ID>/shard=<K>/rejected.csv
+//! ```
+//!
+//! and [`crate::assemble`] puts the shards back together (refusing a
+//! snapshot with a missing or unfinished shard). `<out>` may also be an
+//! object store URL (`s3://bucket/prefix`, see [`crate::remote`]).
+//!
 //! DuckDB reads every snapshot with
 //! `read_parquet('<out>/*/*.parquet', hive_partitioning = true)`, which adds a
 //! `snapshot` column from the directory name. Temporary files start with a
@@ -25,6 +39,33 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const REJECTED_FILE: &str = "rejected.csv";
 /// Directory-name prefix of a snapshot partition.
 pub const SNAPSHOT_PREFIX: &str = "snapshot=";
+
+/// Directory-name prefix of a shard partition inside a snapshot.
+pub const SHARD_PREFIX: &str = "shard=";
+
+/// `<snapshot dir>/shard=<index>`.
+pub fn shard_dir(snapshot_dir: &Path, index: u64) -> PathBuf {
+    snapshot_dir.join(format!("{SHARD_PREFIX}{index}"))
+}
+
+/// The shard index of a directory name (`shard=3` → 3).
+pub fn shard_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(SHARD_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The directory a run writes: `<out>/snapshot=<id>`, or
+/// `<out>/snapshot=<id>/shard=<k>` for shard `k`.
+pub fn run_dir(out: &Path, snapshot_id: &str, shard: Option<u64>) -> PathBuf {
+    let dir = snapshot_dir(out, snapshot_id);
+    match shard {
+        Some(k) => shard_dir(&dir, k),
+        None => dir,
+    }
+}
 
 /// `<out>/snapshot=<id>`.
 pub fn snapshot_dir(out: &Path, snapshot_id: &str) -> PathBuf {
@@ -118,6 +159,17 @@ mod tests {
         assert_eq!(part_number(".part-00001.parquet.tmp"), None);
         assert_eq!(part_number("part-1x.parquet"), None);
         assert!(is_temporary(".part-00001.parquet.tmp"));
+        assert_eq!(shard_number("shard=12"), Some(12));
+        assert_eq!(shard_number("shard="), None);
+        assert_eq!(shard_number("shard=-1"), None);
+        assert_eq!(
+            run_dir(Path::new("out"), "s", Some(3)),
+            Path::new("out/snapshot=s/shard=3")
+        );
+        assert_eq!(
+            run_dir(Path::new("out"), "s", None),
+            Path::new("out/snapshot=s")
+        );
         assert!(!is_temporary("part-00001.parquet"));
         assert_eq!(
             snapshot_dir(Path::new("out"), "2026-11-22"),

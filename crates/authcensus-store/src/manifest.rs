@@ -52,6 +52,21 @@ pub struct InputInfo {
     pub sha256: Option<String>,
 }
 
+/// The shard a manifest describes (a sharded crawl writes one manifest per
+/// shard, in `snapshot=<ID>/shard=<K>/`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardInfo {
+    /// K, in `0..count`.
+    pub index: u64,
+    /// N, the number of shards of the snapshot.
+    pub count: u64,
+    /// How domains are assigned to shards: `sha256_first8_be_mod_n` (the
+    /// first 8 bytes of SHA-256 of the A-label, big-endian, mod N).
+    pub assignment: String,
+    /// Where K/N came from: `--shard`, `JOB_COMPLETION_INDEX` or `SLURM_ARRAY_TASK_ID`.
+    pub source: String,
+}
+
 /// The run manifest of one snapshot.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
@@ -87,6 +102,9 @@ pub struct Manifest {
     pub rejected_file: Option<String>,
     /// Rejected input lines.
     pub rejected_lines: u64,
+    /// The shard this manifest covers; absent for an unsharded snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
 }
 
 impl Manifest {
@@ -109,6 +127,7 @@ impl Manifest {
             parts: Vec::new(),
             rejected_file: None,
             rejected_lines: 0,
+            shard: None,
         }
     }
 
@@ -126,6 +145,17 @@ impl Manifest {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|source| StoreError::Manifest { path, source })
+    }
+
+    /// Parses manifest bytes (`what` names the file in errors).
+    ///
+    /// # Errors
+    /// The bytes are not a manifest.
+    pub fn from_slice(bytes: &[u8], what: &Path) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Manifest {
+            path: what.to_path_buf(),
+            source,
+        })
     }
 
     /// Writes `manifest.json` atomically.

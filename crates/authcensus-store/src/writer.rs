@@ -26,6 +26,22 @@ use crate::layout::{self, PART_PREFIX};
 use crate::row::{SnapshotRow, rows_to_batch};
 use crate::schema::{META_SCHEMA_VERSION, META_SNAPSHOT_ID, META_TOOL_VERSION, SCHEMA_VERSION};
 
+/// Called with the path and summary of each part file right after it is
+/// closed (renamed into place), in the writer's thread; an error stops the
+/// writer like a failed write. The object-storage output uploads the part
+/// here ([`crate::remote::RemoteStore::part_uploader`]).
+#[derive(Clone)]
+pub struct PartHook(pub Arc<PartHookFn>);
+
+/// The function inside a [`PartHook`].
+pub type PartHookFn = dyn Fn(&Path, &PartInfo) -> Result<(), StoreError> + Send + Sync;
+
+impl std::fmt::Debug for PartHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartHook")
+    }
+}
+
 /// Writer settings; the defaults suit a crawl of millions of domains.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WriterOptions {
@@ -37,6 +53,13 @@ pub struct WriterOptions {
     pub zstd_level: i32,
     /// Tool version written into each file's metadata.
     pub tool_version: String,
+    /// The shard index K of a sharded crawl: the writer then writes
+    /// `<out>/snapshot=<ID>/shard=<K>/`. Default `None` (unsharded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u64>,
+    /// Runs after each closed part (e.g. an upload). Default `None`.
+    #[serde(skip)]
+    pub after_part: Option<PartHook>,
 }
 
 impl Default for WriterOptions {
@@ -46,6 +69,8 @@ impl Default for WriterOptions {
             row_group_rows: 50_000,
             zstd_level: 3,
             tool_version: String::from("unknown"),
+            shard: None,
+            after_part: None,
         }
     }
 }
@@ -85,7 +110,8 @@ pub struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
-    /// Opens (creating if needed) `<out>/snapshot=<id>/`, removes temporary
+    /// Opens (creating if needed) `<out>/snapshot=<id>/` (or its
+    /// `shard=<K>/` when `options.shard` is set), removes temporary
     /// files of an interrupted run and reads the domains of closed part files
     /// so the caller can skip them.
     ///
@@ -97,7 +123,7 @@ impl SnapshotWriter {
         snapshot_id: &str,
         options: WriterOptions,
     ) -> Result<(Self, ResumeState), StoreError> {
-        let dir = layout::snapshot_dir(out, snapshot_id);
+        let dir = layout::run_dir(out, snapshot_id, options.shard);
         fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         let mut state = ResumeState::default();
         let mut next_part = 0;
@@ -212,6 +238,9 @@ impl SnapshotWriter {
             rows: rows.len() as u64,
             bytes,
         };
+        if let Some(hook) = &self.options.after_part {
+            (hook.0)(&final_path, &info)?;
+        }
         self.written.push(info.clone());
         Ok(info)
     }

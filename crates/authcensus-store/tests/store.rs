@@ -69,6 +69,8 @@ fn options(rows_per_file: usize) -> WriterOptions {
         row_group_rows: 4,
         zstd_level: 3,
         tool_version: "test".into(),
+        shard: None,
+        after_part: None,
     }
 }
 
@@ -250,4 +252,178 @@ print(json.dumps({"types": types, "counts": [[str(c) for c in r] for r in counts
             ["2026-11-01", "6", "12", "2", "5"]
         ])
     );
+}
+
+/// A sharded snapshot on an object store (`file://`, the same code path as
+/// `s3://`): parts uploaded as they close, a shard that crashed is refused by
+/// name, its closed-but-unuploaded parts are uploaded, and it resumes on
+/// another machine from the store alone.
+#[test]
+fn sharded_snapshot_on_an_object_store_resumes_and_assembles() {
+    use authcensus_store::manifest::ShardInfo;
+    use authcensus_store::{Manifest, RemoteStore, StoreError, snapshot_files};
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = tmp.path().join("bucket");
+    std::fs::create_dir(&bucket).unwrap();
+    let url = format!("file://{}/surveys", bucket.display());
+    let store = Arc::new(RemoteStore::open(&url).unwrap());
+    let domains: Vec<String> = (0..30).map(|i| format!("d{i:02}.example")).collect();
+    let shard_of = |i: usize| (i % 3) as u64;
+    let rel = |k: u64| format!("snapshot=s/shard={k}");
+    let shard_options = |k: u64, upload: bool| WriterOptions {
+        shard: Some(k),
+        after_part: upload.then(|| store.part_uploader(&rel(k))),
+        ..options(4)
+    };
+    let finish_manifest = |k: u64, rows: u64, complete: bool| {
+        let mut m = Manifest::new("test", "s");
+        m.complete = complete;
+        m.rows = rows;
+        m.shard = Some(ShardInfo {
+            index: k,
+            count: 3,
+            assignment: "sha256_first8_be_mod_n".into(),
+            source: "--shard".into(),
+        });
+        m
+    };
+    // Shards 0 and 1 complete; each part uploaded as it closes.
+    for k in 0..2u64 {
+        let staging = tmp.path().join(format!("machine-{k}"));
+        let (mut w, _) = SnapshotWriter::open(&staging, "s", shard_options(k, true)).unwrap();
+        for (i, d) in domains
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard_of(*i) == k)
+        {
+            w.push(row(d, i)).unwrap();
+        }
+        let dir = w.dir().to_path_buf();
+        let parts = w.finish(0).unwrap();
+        assert_eq!(dir, staging.join(format!("snapshot=s/shard={k}")));
+        let mut m = finish_manifest(k, 10, true);
+        m.parts = parts;
+        m.write(&dir).unwrap();
+        store
+            .put(
+                &format!("{}/manifest.json", rel(k)),
+                std::fs::read(dir.join("manifest.json")).unwrap(),
+            )
+            .unwrap();
+    }
+    // Shard 2 crashes after closing two parts whose uploads never ran.
+    let crashed = tmp.path().join("machine-2");
+    let (mut w, _) = SnapshotWriter::open(&crashed, "s", shard_options(2, false)).unwrap();
+    let mine: Vec<(usize, &String)> = domains
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shard_of(*i) == 2)
+        .collect();
+    for (i, d) in &mine[..9] {
+        w.push(row(d, *i)).unwrap();
+    }
+    drop(w); // 8 rows in two closed parts, one row lost in the buffer
+    let err = store.snapshot_files("s").unwrap_err();
+    let message = err.to_string();
+    match err {
+        StoreError::Incomplete {
+            count,
+            done,
+            missing,
+            unfinished,
+            ..
+        } => {
+            assert_eq!((count, done, missing, unfinished), (3, 2, vec![2], vec![]));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        message.contains("2 of 3 shards finished") && message.contains("shard 2 of 0..3 missing"),
+        "{message}"
+    );
+    // A manifest saying complete: false is named as unfinished.
+    store
+        .put(
+            &format!("{}/manifest.json", rel(2)),
+            serde_json::to_vec(&finish_manifest(2, 8, false)).unwrap(),
+        )
+        .unwrap();
+    match store.snapshot_files("s").unwrap_err() {
+        StoreError::Incomplete {
+            missing,
+            unfinished,
+            detail,
+            ..
+        } => {
+            assert_eq!((missing, unfinished), (vec![], vec![2]));
+            assert!(detail.contains("shard 2 says complete: false"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Restarted on the same machine, the closed parts are uploaded first.
+    let sync = store
+        .sync_run_dir(&rel(2), &crashed.join("snapshot=s/shard=2"))
+        .unwrap();
+    assert_eq!(sync.uploaded, ["part-00000.parquet", "part-00001.parquet"]);
+    assert_eq!(sync.downloaded, ["manifest.json"]);
+    // ... but it resumes on another machine, from the store alone.
+    let other = tmp.path().join("machine-2b");
+    let sync = store
+        .sync_run_dir(&rel(2), &other.join("snapshot=s/shard=2"))
+        .unwrap();
+    assert_eq!(
+        sync.downloaded,
+        ["manifest.json", "part-00000.parquet", "part-00001.parquet"]
+    );
+    let (mut w, state) = SnapshotWriter::open(&other, "s", shard_options(2, true)).unwrap();
+    assert_eq!(state.done.len(), 8);
+    assert_eq!(state.parts.len(), 2);
+    for (i, d) in &mine {
+        if !state.done.contains(*d) {
+            w.push(row(d, *i)).unwrap();
+        }
+    }
+    let dir = w.dir().to_path_buf();
+    let parts = w.finish(state.parts.len()).unwrap();
+    assert_eq!(parts[0].file, "part-00002.parquet");
+    let mut m = finish_manifest(2, 10, true);
+    m.parts = part_files(&dir)
+        .unwrap()
+        .iter()
+        .map(|p| authcensus_store::writer::PartInfo {
+            file: p.file_name().unwrap().to_string_lossy().into_owned(),
+            rows: 0,
+            bytes: 0,
+        })
+        .collect();
+    store
+        .put(
+            &format!("{}/manifest.json", rel(2)),
+            serde_json::to_vec(&m).unwrap(),
+        )
+        .unwrap();
+
+    let files = store.snapshot_files("s").unwrap();
+    assert_eq!(files.shard_count, Some(3));
+    assert_eq!(files.rows(), 30);
+    assert_eq!(files.parts.len(), 3 + 3 + 3);
+    let local = tmp.path().join("download");
+    store.download_snapshot("s", &local).unwrap();
+    let again = snapshot_files(&snapshot_dir(&local, "s")).unwrap();
+    assert_eq!(again.parts, files.parts);
+    let mut got: Vec<String> = again
+        .part_paths(&snapshot_dir(&local, "s"))
+        .iter()
+        .flat_map(|p| read_domains(p).unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, domains, "every domain exactly once");
+    // Locally, a shard directory without its manifest is named too.
+    std::fs::remove_file(snapshot_dir(&local, "s").join("shard=1/manifest.json")).unwrap();
+    let e = snapshot_files(&snapshot_dir(&local, "s"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("shard 1 of 0..3 missing"), "{e}");
 }

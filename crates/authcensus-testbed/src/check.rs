@@ -70,6 +70,20 @@ impl TruthReport {
             && self.mismatches.is_empty()
     }
 
+    /// One line of counts: rows and cells compared, mismatches, missing,
+    /// extra and duplicated rows.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",
+            self.rows_compared,
+            self.cells_compared,
+            self.mismatches.len(),
+            self.missing.len(),
+            self.extra.len(),
+            self.duplicated.len()
+        )
+    }
+
     /// Mismatches counted by column.
     pub fn by_column(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 pub use check::{Mismatch, TruthReport, compare};
 pub use generate::truth::CONTRACT;
 pub use generate::{GenerateOptions, GenerateSummary, TestbedManifest, generate, read_manifest};
-pub use serve::{FaultOptions, RunningTestbed, ServeOptions, serve};
+pub use serve::synthetic::{SYNTHETIC_ZONE, synthetic_domain};
+pub use serve::{FaultOptions, RunningTestbed, ServeOptions, serve, serve_synthetic};
 
 /// Errors of the generator and the servers.
 #[derive(Debug, thiserror::Error)]

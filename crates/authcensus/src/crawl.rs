@@ -14,10 +14,16 @@ use authcensus_crawl::{
     CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
 };
 use authcensus_dns::{DnsClient, DnsConfig};
+use authcensus_input::ShardSource;
 use authcensus_input::{DomainStream, FnSink, InputStats, Rejection, SuffixList};
-use authcensus_store::WriterOptions;
-use authcensus_store::layout::{REJECTED_FILE, snapshot_dir};
-use authcensus_store::manifest::{InputInfo, Manifest, PslInfo, ResolverInfo, utc_date_today};
+use authcensus_store::layout::{
+    MANIFEST_FILE, REJECTED_FILE, SHARD_PREFIX, SNAPSHOT_PREFIX, run_dir,
+};
+use authcensus_store::manifest::{
+    InputInfo, Manifest, PslInfo, ResolverInfo, ShardInfo, utc_date_today,
+};
+use authcensus_store::remote::is_url;
+use authcensus_store::{RemoteStore, WriterOptions};
 use clap::Args;
 
 use crate::input_args::{InputArgs, InputSettings};
@@ -27,10 +33,26 @@ Rows go to OUT/snapshot=ID/part-NNNNN.parquet with OUT/snapshot=ID/manifest.json
 and rejected input lines in OUT/snapshot=ID/rejected.csv. Re-running the same
 --out and --snapshot resumes: domains already in closed part files are skipped.
 
+Sharded (--shard K/N, or K/N from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
+with --shard-count N, or from a Slurm array's SLURM_ARRAY_TASK_ID minus
+SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT), the run writes
+OUT/snapshot=ID/shard=K/ with its own manifest.json recording K/N.
+
+--out s3://bucket/prefix (or gs://, az://, file://) writes parts to a local
+staging directory and uploads each closed part with a multipart upload, then
+rejected.csv and, last, manifest.json; credentials and endpoint come from the
+standard variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for plain HTTP). A run restarted on any
+machine downloads the parts already uploaded and skips their domains.
+
 DNS failures are data: a timeout or SERVFAIL lands in the row's statuses.
 Exit status: 0 when the crawl completed; 2 for unusable input or output (the
 snapshot is then marked incomplete); 130 when interrupted (SIGINT/SIGTERM: closed
 files and the manifest are flushed, the snapshot is marked incomplete).";
+
+/// The crawl's allocator (see [`authcensus_crawl::FastAlloc`]).
+#[global_allocator]
+static ALLOC: authcensus_crawl::FastAlloc = authcensus_crawl::FastAlloc;
 
 /// Arguments of `authcensus crawl`.
 #[derive(Debug, Args)]
@@ -41,9 +63,12 @@ pub struct CrawlArgs {
     /// Recursive resolver to query, `IP` or `IP:PORT` or `[IPv6]:PORT` (repeatable) [default: the nameservers of /etc/resolv.conf].
     #[arg(long = "resolver", value_name = "IP[:PORT]")]
     resolvers: Vec<String>,
-    /// Snapshot root directory.
-    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    /// Snapshot root: a directory, or an object store URL (s3://bucket/prefix, gs://, az://, file://).
+    #[arg(long, value_name = "DIR|URL", default_value = "snapshots")]
     out: PathBuf,
+    /// Local staging directory of an object store --out [default: TMPDIR/authcensus-staging-HASH of the URL].
+    #[arg(long, value_name = "DIR")]
+    staging_dir: Option<PathBuf>,
     /// Snapshot id [default: today's UTC date, YYYY-MM-DD].
     #[arg(long, value_name = "ID")]
     snapshot: Option<String>,
@@ -54,8 +79,15 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "N")]
     qps_per_resolver: Option<u32>,
     /// Domains in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     concurrency: usize,
+    /// Floor of each resolver's adaptive in-flight window [default: 8]. The
+    /// window halves on bursts of timeouts, reading them as congestion; on a
+    /// path whose losses are random or whose timeouts come from servers that
+    /// never answer (not from an overloaded resolver), raise the floor so
+    /// the crawl keeps that many queries in flight.
+    #[arg(long, value_name = "N")]
+    window_min: Option<u32>,
     /// Seconds to wait for one DNS answer before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     timeout: f64,
@@ -72,7 +104,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "TEXT")]
     user_agent: Option<String>,
     /// Rows per Parquet part file (the sort buffer and the unit of resume).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    #[arg(long, value_name = "N", default_value_t = 25_000)]
     rows_per_file: usize,
     /// Never draw a progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
@@ -99,8 +131,10 @@ pub struct CrawlPlan {
     pub dns: DnsConfig,
     /// Crawl limits.
     pub crawl: CrawlSettings,
-    /// Snapshot root.
+    /// Snapshot root (the local staging directory when `remote` is set).
     pub out: PathBuf,
+    /// The object store URL of `--out`, if it is one.
+    pub remote: Option<String>,
     /// Snapshot id.
     pub snapshot: String,
     /// Draw a progress bar when stderr is a terminal.
@@ -136,6 +170,7 @@ impl CrawlPlan {
                 ..CrawlSettings::default()
             },
             out,
+            remote: None,
             snapshot,
             progress: true,
             rows_per_file: WriterOptions::default().rows_per_file,
@@ -170,6 +205,12 @@ impl CrawlPlan {
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
         dns.retries = args.retries;
+        if let Some(w) = args.window_min {
+            if w == 0 || w > dns.window_max {
+                bail!("`--window-min` must be between 1 and {}", dns.window_max);
+            }
+            dns.window_min = w;
+        }
         dns.qps = args.qps.map(nonzero("--qps")).transpose()?;
         dns.qps_per_upstream = args
             .qps_per_resolver
@@ -186,12 +227,33 @@ impl CrawlPlan {
         }
         let snapshot = args.snapshot.unwrap_or_else(utc_date_today);
         validate_snapshot_id(&snapshot)?;
+        let (out, remote) = match args.out.to_str() {
+            Some(url) if is_url(url) => {
+                let url = url.trim_end_matches('/').to_string();
+                let staging = args.staging_dir.unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!(
+                        "authcensus-staging-{:016x}",
+                        authcensus_input::shard_hash(&url)
+                    ))
+                });
+                (staging, Some(url))
+            }
+            _ => {
+                if args.staging_dir.is_some() {
+                    bail!(
+                        "`--staging-dir` is for an object store --out (s3://, gs://, az://, file://)"
+                    );
+                }
+                (args.out, None)
+            }
+        };
         Ok(CrawlPlan {
             input,
             resolvers,
             dns,
             crawl,
-            out: args.out,
+            out,
+            remote,
             snapshot,
             progress: !args.no_progress,
             rows_per_file: args.rows_per_file,
@@ -270,9 +332,46 @@ pub async fn execute(
 ) -> anyhow::Result<CrawlOutcome> {
     let started = Instant::now();
     let psl = plan.input.load_psl()?;
-    let dir = snapshot_dir(&plan.out, &plan.snapshot);
+    let shard = plan.input.options.shard;
+    let dir = run_dir(&plan.out, &plan.snapshot, shard.map(|s| s.index));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the snapshot directory `{}`", dir.display()))?;
+    // The run's prefix relative to --out: snapshot=ID[/shard=K].
+    let rel_dir = match shard {
+        Some(s) => format!(
+            "{SNAPSHOT_PREFIX}{}/{SHARD_PREFIX}{}",
+            plan.snapshot, s.index
+        ),
+        None => format!("{SNAPSHOT_PREFIX}{}", plan.snapshot),
+    };
+    let remote = match &plan.remote {
+        Some(url) => {
+            let store = Arc::new(RemoteStore::open(url)?);
+            let synced = store
+                .sync_run_dir(&rel_dir, &dir)
+                .with_context(|| format!("resuming from `{}`", store.url_of(&rel_dir)))?;
+            if !synced.downloaded.is_empty() || !synced.uploaded.is_empty() {
+                eprintln!(
+                    "authcensus: resume from {}: {} files downloaded, {} closed parts uploaded",
+                    store.url_of(&rel_dir),
+                    synced.downloaded.len(),
+                    synced.uploaded.len()
+                );
+            }
+            Some(store)
+        }
+        None => None,
+    };
+    let shard_info = shard.map(|s| ShardInfo {
+        index: s.index,
+        count: s.count,
+        assignment: authcensus_input::SHARD_ASSIGNMENT.to_string(),
+        source: plan
+            .input
+            .shard_source
+            .unwrap_or(ShardSource::Flag)
+            .to_string(),
+    });
 
     let client = DnsClient::new(plan.dns.clone())
         .await
@@ -304,6 +403,8 @@ pub async fn execute(
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             rows_per_file: plan.rows_per_file,
             row_group_rows: plan.rows_per_file.clamp(1, 50_000),
+            shard: shard.map(|s| s.index),
+            after_part: remote.as_ref().map(|r| r.part_uploader(&rel_dir)),
             ..WriterOptions::default()
         },
         resolvers: plan
@@ -324,15 +425,40 @@ pub async fn execute(
     };
     let progress = Arc::new(Progress::default());
     let bar = crate::progress::CrawlBar::start(Arc::clone(&progress), plan.progress);
+    let dns = Arc::clone(&ctx.resolver);
     let result = authcensus_crawl::crawl(rx.into_iter(), ctx, run, progress, cancel).await;
     bar.finish();
+    eprintln!("authcensus: dns: {:?}", dns.inner().stats().snapshot());
     let input = input_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the input thread panicked"))?;
     let summary = result.with_context(|| format!("writing the snapshot `{}`", dir.display()))?;
 
     // The pipeline wrote the manifest; add what only the input knows now.
-    finish_manifest(&dir, &input, summary.cancelled)?;
+    finish_manifest(&dir, &input, summary.cancelled, shard_info)?;
+    let shown = match &remote {
+        Some(store) => {
+            // The manifest goes last: a shard is finished once it is there.
+            let rel = format!("{rel_dir}/{REJECTED_FILE}");
+            store
+                .upload_file(&dir.join(REJECTED_FILE), &rel)
+                .with_context(|| format!("uploading `{}`", store.url_of(&rel)))?;
+            let path = dir.join(MANIFEST_FILE);
+            let rel = format!("{rel_dir}/{MANIFEST_FILE}");
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading `{}`", path.display()))?;
+            store
+                .put(&rel, bytes)
+                .with_context(|| format!("uploading `{}`", store.url_of(&rel)))?;
+            // Everything is in the store now: free the staging space (a
+            // re-run would download what it needs).
+            if summary.complete && input.error.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            store.url_of(&rel_dir)
+        }
+        None => dir.display().to_string(),
+    };
     eprintln!(
         "authcensus: crawl {}: {} ok, {} nxdomain, {} error, {} skipped (already in the snapshot), {} rejected input lines, {:.1}s -> {}",
         if input.error.is_some() {
@@ -348,7 +474,7 @@ pub async fn execute(
         summary.skipped_resume,
         input.rejected,
         started.elapsed().as_secs_f64(),
-        dir.display()
+        shown
     );
     if let Some(e) = &input.rejects_error {
         bail!("writing `{}`: {e}", dir.join(REJECTED_FILE).display());
@@ -450,6 +576,7 @@ fn finish_manifest(
     dir: &std::path::Path,
     input: &InputOutcome,
     cancelled: bool,
+    shard: Option<ShardInfo>,
 ) -> anyhow::Result<()> {
     let Some(mut m) = Manifest::read(dir)? else {
         bail!("the crawl left no manifest in `{}`", dir.display());
@@ -470,6 +597,7 @@ fn finish_manifest(
         .collect();
     m.rejected_file = Some(REJECTED_FILE.to_string());
     m.rejected_lines = input.rejected;
+    m.shard = shard;
     if input.error.is_some() || cancelled {
         m.complete = false;
     }

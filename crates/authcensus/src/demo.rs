@@ -141,15 +141,7 @@ fn check_truth(universe: &Path, snapshot: &Path) -> anyhow::Result<bool> {
     let truth = authcensus_store::reader::read_snapshot_rows(&universe.join("truth"))?;
     let crawled = authcensus_store::reader::read_snapshot_rows(snapshot)?;
     let report = authcensus_testbed::compare(&truth, &crawled, &manifest);
-    eprintln!(
-        "authcensus demo: ground truth check: {} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",
-        report.rows_compared,
-        report.cells_compared,
-        report.mismatches.len(),
-        report.missing.len(),
-        report.extra.len(),
-        report.duplicated.len()
-    );
+    eprintln!("authcensus demo: ground truth check: {}", report.summary());
     for m in report.mismatches.iter().take(10) {
         eprintln!("  mismatch: {m}");
     }

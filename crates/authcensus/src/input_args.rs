@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use authcensus_input::{
     Column, DEFAULT_DEDUP_MEMORY, DomainList, Format, InputPath, InputSpec, PslSections, Shard,
-    StreamOptions, SuffixList,
+    ShardEnv, ShardSource, StreamOptions, SuffixList, resolve_shard,
 };
 use clap::Args;
 
@@ -35,6 +35,9 @@ pub struct InputArgs {
     /// Keep only shard K of N: first 8 bytes of SHA-256 of the A-label, big-endian, mod N.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Number of shards N when K comes from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (a Slurm array's SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT need no flag); --shard wins over the environment.
+    #[arg(long, value_name = "N")]
+    shard_count: Option<u64>,
     /// Public Suffix List file [default: /usr/share/publicsuffix/public_suffix_list.dat if present, else the embedded copy].
     #[arg(long, value_name = "PATH")]
     pub psl: Option<PathBuf>,
@@ -56,6 +59,8 @@ pub struct InputSettings {
     pub options: StreamOptions,
     psl: Option<PathBuf>,
     pub sections: PslSections,
+    /// Where the shard in `options.shard` came from (flag or scheduler environment).
+    pub shard_source: Option<ShardSource>,
 }
 
 /// One value for all inputs, or one per input.
@@ -110,14 +115,15 @@ impl InputSettings {
         for name in &args.lists {
             inputs.push(DomainList::by_name(name, &args.lists_dir)?.input_spec()?);
         }
-        let shard = args.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+        let flag = args.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+        let resolved = resolve_shard(flag, args.shard_count, &ShardEnv::from_process())?;
         if args.dedup_memory == 0 {
             bail!("`--dedup-memory` must be at least 1");
         }
         Ok(Self {
             inputs,
             options: StreamOptions {
-                shard,
+                shard: resolved.map(|(s, _)| s),
                 dedup_memory: args.dedup_memory,
                 spill_dir: args.spill_dir,
                 ..StreamOptions::default()
@@ -128,6 +134,7 @@ impl InputSettings {
             } else {
                 PslSections::All
             },
+            shard_source: resolved.map(|(_, source)| source),
         })
     }
 }
@@ -150,6 +157,7 @@ impl InputArgs {
             column: Vec::new(),
             tag: tag.into_iter().collect(),
             shard: None,
+            shard_count: None,
             psl: None,
             psl_icann_only: false,
             dedup_memory: DEFAULT_DEDUP_MEMORY,

@@ -24,6 +24,15 @@ enum TestbedCommand {
     Serve(ServeArgs),
     /// Compare a crawled snapshot with a universe's ground truth (exit 1 on any mismatch).
     Check(CheckArgs),
+    /// Print the names of the synthetic universe (`d0.test` …) that
+    /// `serve --synthetic N` answers, one per line (scale runs).
+    SyntheticList(SyntheticListArgs),
+}
+
+#[derive(Debug, Args)]
+struct SyntheticListArgs {
+    /// Number of domains.
+    count: u64,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +73,13 @@ struct GenerateArgs {
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// The universe directory.
-    dir: PathBuf,
+    #[arg(required_unless_present = "synthetic")]
+    dir: Option<PathBuf>,
+    /// Serve the synthetic universe of N domains (`d0.test` …) answered on
+    /// the fly instead of a generated directory: DNS only, no ground truth,
+    /// memory independent of N (scale runs).
+    #[arg(long, value_name = "N", conflicts_with = "dir")]
+    synthetic: Option<u64>,
     /// DNS address (loopback only).
     #[arg(long, default_value = "127.0.0.1:5300")]
     dns: SocketAddr,
@@ -83,6 +98,16 @@ struct ServeArgs {
     /// Share of UDP answers truncated (TC=1), forcing TCP (0..1).
     #[arg(long, default_value_t = 0.0)]
     truncate_rate: f64,
+    /// Share of DNS answers delayed by a latency spike (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    spike_rate: f64,
+    /// Extra delay of a spiked answer, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    spike_ms: u64,
+    /// Share of delegations (domains' or providers' name servers) that never
+    /// answer (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    silent_rate: f64,
     /// Seed of the fault injection.
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
@@ -114,27 +139,13 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 authcensus_store::reader::read_snapshot_rows(&c.universe.join("truth"))?;
             let mut crawled = authcensus_store::reader::read_snapshot_rows(&c.snapshot)?;
             if c.skip_never_answer {
-                let silent = |d: &str| {
-                    manifest
-                        .never_answer
-                        .iter()
-                        .any(|n| d == n || d.ends_with(&format!(".{n}")))
-                };
                 let before = truth.len();
-                truth.retain(|r| !silent(&r.domain));
-                crawled.retain(|r| !silent(&r.domain));
+                truth.retain(|r| !manifest.never_answers(&r.domain));
+                crawled.retain(|r| !manifest.never_answers(&r.domain));
                 println!("left out {} never-answering domains", before - truth.len());
             }
             let report = authcensus_testbed::compare(&truth, &crawled, &manifest);
-            println!(
-                "ground truth: {} rows, {} cells compared; {} mismatches, {} missing, {} extra, {} duplicated",
-                report.rows_compared,
-                report.cells_compared,
-                report.mismatches.len(),
-                report.missing.len(),
-                report.extra.len(),
-                report.duplicated.len()
-            );
+            println!("ground truth: {}", report.summary());
             for (column, n) in report.by_column() {
                 println!("  {column}: {n} mismatches");
             }
@@ -147,29 +158,57 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        TestbedCommand::SyntheticList(l) => {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for i in 0..l.count {
+                if writeln!(out, "{}", authcensus_testbed::synthetic_domain(i)).is_err() {
+                    // A closed pipe (`| head`) ends the list.
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            out.flush().ok();
+            Ok(ExitCode::SUCCESS)
+        }
         TestbedCommand::Serve(s) => {
             for (flag, v) in [
                 ("--drop-rate", s.drop_rate),
                 ("--servfail-rate", s.servfail_rate),
                 ("--truncate-rate", s.truncate_rate),
+                ("--spike-rate", s.spike_rate),
+                ("--silent-rate", s.silent_rate),
             ] {
                 anyhow::ensure!((0.0..=1.0).contains(&v), "`{flag}` must be between 0 and 1");
             }
-            let running = authcensus_testbed::serve(
-                &s.dir,
-                ServeOptions {
-                    dns_addr: s.dns,
-                    https_addr: s.https,
-                    faults: FaultOptions {
-                        latency: Duration::from_millis(s.latency_ms),
-                        drop_rate: s.drop_rate,
-                        servfail_rate: s.servfail_rate,
-                        truncate_rate: s.truncate_rate,
-                        seed: s.fault_seed,
-                    },
+            let opts = ServeOptions {
+                dns_addr: s.dns,
+                https_addr: s.https,
+                faults: FaultOptions {
+                    latency: Duration::from_millis(s.latency_ms),
+                    drop_rate: s.drop_rate,
+                    servfail_rate: s.servfail_rate,
+                    truncate_rate: s.truncate_rate,
+                    spike_rate: s.spike_rate,
+                    spike_latency: Duration::from_millis(s.spike_ms),
+                    silent_rate: s.silent_rate,
+                    seed: s.fault_seed,
                 },
-            )
-            .with_context(|| format!("serving `{}`", s.dir.display()))?;
+            };
+            let (running, what) = match (&s.dir, s.synthetic) {
+                (_, Some(n)) => (
+                    authcensus_testbed::serve_synthetic(n, opts)
+                        .context("serving the synthetic universe")?,
+                    format!(
+                        "the synthetic universe of {n} domains (list: authcensus testbed synthetic-list {n})"
+                    ),
+                ),
+                (Some(dir), None) => (
+                    authcensus_testbed::serve(dir, opts)
+                        .with_context(|| format!("serving `{}`", dir.display()))?,
+                    format!("{}/domains.txt", dir.display()),
+                ),
+                (None, None) => anyhow::bail!("give a universe directory or --synthetic N"),
+            };
             println!("dns {}", running.dns_addr);
             println!("https {}", running.https_addr);
             println!("ca {}", running.ca_pem_path.display());
@@ -178,7 +217,7 @@ pub fn run(args: TestbedArgs) -> anyhow::Result<ExitCode> {
                 running.dns_addr,
                 running.ca_pem_path.display(),
                 running.https_addr.port(),
-                s.dir.display()
+                what
             );
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

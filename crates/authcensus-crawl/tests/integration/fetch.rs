@@ -170,6 +170,8 @@ async fn postfix_mta_sts_resolver_scenarios_end_to_end() {
                     body: sc.body.clone().unwrap_or_default().into_bytes(),
                     hang: false,
                     delay_ms: 0,
+                    drip_bytes: 0,
+                    drip_ms: 0,
                 },
             );
         }
@@ -323,6 +325,34 @@ async fn silent_server_times_out_within_the_deadline() {
         "{took:?}"
     );
     assert_eq!(r.server.requests_for("slow.loc"), 1);
+}
+
+/// A 10 MB policy dripped 1 KiB every 20 ms (a slowloris server, which
+/// would take over three minutes to send it): the fetch ends at its deadline
+/// or at the 64 KiB cap, whichever comes first, never reading the whole body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_10_mb_policy_is_cut_at_the_deadline() {
+    let body = format!("{POLICY}{}", "#".repeat(10 * 1024 * 1024));
+    let mut site = Site::ok("text/plain", &body);
+    site.drip_bytes = 1024;
+    site.drip_ms = 20;
+    let r = rig(vec![("drip.loc", site)], Duration::from_millis(800)).await;
+    let start = Instant::now();
+    let f = r.fetcher.fetch("drip.loc", "1").await;
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "bounded by the 0.8 s deadline: {took:?}"
+    );
+    match &f {
+        PolicyFetch::Timeout => {}
+        PolicyFetch::Response(resp) => {
+            assert!(resp.body.len() <= 64 * 1024, "{}", resp.body.len());
+            assert!(failure(&f).is_some(), "{f:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.server.requests_for("drip.loc"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,11 @@ pub struct Site {
     pub hang: bool,
     /// Wait this long before answering.
     pub delay_ms: u64,
+    /// Send the body in chunks of this many bytes, pausing `drip_ms`
+    /// between them (a slowloris server); 0 sends it at once.
+    pub drip_bytes: usize,
+    /// Pause between dripped chunks.
+    pub drip_ms: u64,
 }
 
 impl Site {
@@ -51,6 +56,8 @@ impl Site {
             body: body.as_bytes().to_vec(),
             hang: false,
             delay_ms: 0,
+            drip_bytes: 0,
+            drip_ms: 0,
         }
     }
 }
@@ -198,7 +205,16 @@ impl TestServer {
                     }
                     resp.push_str("\r\n");
                     let _ = tls.write_all(resp.as_bytes()).await;
-                    let _ = tls.write_all(&site.body).await;
+                    if site.drip_bytes == 0 {
+                        let _ = tls.write_all(&site.body).await;
+                    } else {
+                        for chunk in site.body.chunks(site.drip_bytes) {
+                            if tls.write_all(chunk).await.is_err() || tls.flush().await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(site.drip_ms)).await;
+                        }
+                    }
                     let _ = tls.shutdown().await;
                 });
             }

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use authcensus_input::{Format, Shard, StreamOptions, shard_hash};
+use authcensus_input::{
+    Format, Shard, ShardEnv, ShardSource, StreamOptions, resolve_shard, shard_hash,
+};
 use authcensus_testsupport::shared_data;
 
 use super::{assert_accounting, run_ok, spec};
@@ -132,4 +134,148 @@ fn dedup_across_inputs_in_memory() {
 #[test]
 fn dedup_across_inputs_past_the_spill_threshold() {
     check_dedup(7, true);
+}
+
+fn env(vars: &[(&str, &str)]) -> ShardEnv {
+    ShardEnv::from_fn(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+}
+
+/// The scheduler environments select the same shards as `--shard`, so the
+/// pinned names land in the same shard whichever way K/N was given.
+#[test]
+fn shard_from_the_scheduler_environment_is_pinned_too() {
+    let pinned = [
+        ("example.com", 1_u64),
+        ("gov", 2),
+        ("xn--bcher-kva.de", 2),
+        ("18f.gov", 0),
+    ];
+    for k in 0..4u64 {
+        let ks = k.to_string();
+        // Kubernetes Indexed Job: N from --shard-count.
+        let (shard, source) = resolve_shard(None, Some(4), &env(&[("JOB_COMPLETION_INDEX", &ks)]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (shard, source),
+            (Shard::new(k, 4).unwrap(), ShardSource::IndexedJob)
+        );
+        // Slurm `--array=1-4`: ids start at the offset 1.
+        let id = (k + 1).to_string();
+        let (slurm, source) = resolve_shard(
+            None,
+            None,
+            &env(&[
+                ("SLURM_ARRAY_TASK_ID", &id),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+            ]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((slurm, source), (shard, ShardSource::SlurmArray));
+        // Slurm `--array=10-16:2`.
+        let id = (10 + 2 * k).to_string();
+        let stepped = resolve_shard(
+            None,
+            Some(4),
+            &env(&[
+                ("SLURM_ARRAY_TASK_ID", &id),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "10"),
+                ("SLURM_ARRAY_TASK_STEP", "2"),
+            ]),
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(stepped, shard);
+        for (name, expected) in pinned {
+            assert_eq!(shard.contains(name), expected == k, "{name} in {shard}");
+        }
+    }
+    assert_eq!(authcensus_input::SHARD_ASSIGNMENT, "sha256_first8_be_mod_n");
+}
+
+#[test]
+fn shard_settings_that_conflict_are_clear_errors() {
+    let k8s = env(&[("JOB_COMPLETION_INDEX", "2")]);
+    let slurm = env(&[
+        ("SLURM_ARRAY_TASK_ID", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ]);
+    let both = env(&[
+        ("JOB_COMPLETION_INDEX", "2"),
+        ("SLURM_ARRAY_TASK_ID", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ]);
+    let flag = Some(Shard::new(1, 4).unwrap());
+    // The flag wins over the environment.
+    assert_eq!(
+        resolve_shard(flag, None, &both).unwrap(),
+        Some((Shard::new(1, 4).unwrap(), ShardSource::Flag))
+    );
+    assert_eq!(
+        resolve_shard(None, None, &ShardEnv::default()).unwrap(),
+        None
+    );
+    let cases: [(Option<Shard>, Option<u64>, &ShardEnv, &str); 9] = [
+        (
+            flag,
+            Some(8),
+            &k8s,
+            "--shard 1/4 and --shard-count 8 disagree",
+        ),
+        (
+            None,
+            None,
+            &both,
+            "both JOB_COMPLETION_INDEX=2 (Kubernetes) and SLURM_ARRAY_TASK_ID=3",
+        ),
+        (None, None, &k8s, "give --shard-count N"),
+        (
+            None,
+            Some(2),
+            &k8s,
+            "JOB_COMPLETION_INDEX=2 is not below --shard-count 2",
+        ),
+        (
+            None,
+            Some(8),
+            &slurm,
+            "--shard-count 8 and SLURM_ARRAY_TASK_COUNT=4 disagree",
+        ),
+        (None, Some(4), &ShardEnv::default(), "no shard index"),
+        (None, Some(0), &k8s, "--shard-count must be at least 1"),
+        (
+            None,
+            None,
+            &env(&[
+                ("SLURM_ARRAY_TASK_ID", "9"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+            ]),
+            "SLURM_ARRAY_TASK_ID=9 (SLURM_ARRAY_TASK_MIN=1, step 1) does not map to a shard in 0..3",
+        ),
+        (
+            None,
+            None,
+            &env(&[
+                ("SLURM_ARRAY_TASK_ID", "x1"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ]),
+            "SLURM_ARRAY_TASK_ID=x1 is not a non-negative integer",
+        ),
+    ];
+    for (flag, count, env, message) in cases {
+        let e = resolve_shard(flag, count, env).unwrap_err().to_string();
+        assert!(
+            e.starts_with("shard settings: ") && e.contains(message),
+            "{e}"
+        );
+    }
 }

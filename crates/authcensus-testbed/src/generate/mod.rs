@@ -132,6 +132,23 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
     serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
 }
 
+/// Whether `name` is `apex` or a name below it (both lowercase, no
+/// trailing dot).
+#[must_use]
+pub fn at_or_below(name: &str, apex: &str) -> bool {
+    name.strip_suffix(apex)
+        .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+}
+
+impl TestbedManifest {
+    /// Whether the testbed server never answers `name`: a planted
+    /// never-answer name or a name below one.
+    #[must_use]
+    pub fn never_answers(&self, name: &str) -> bool {
+        self.never_answer.iter().any(|n| at_or_below(name, n))
+    }
+}
+
 /// Reads a universe's manifest.
 pub fn read_manifest(dir: &Path) -> Result<TestbedManifest, Error> {
     read_json(&dir.join(MANIFEST))

@@ -17,7 +17,9 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use super::FaultOptions;
+use super::synthetic::{SYNTHETIC_ZONE, Synthetic, SyntheticAnswer};
 use super::zonefile::ZoneData;
+use crate::generate::at_or_below;
 use crate::rng::Rng;
 
 /// Largest UDP payload the server sends.
@@ -39,30 +41,65 @@ pub struct DnsState {
     pub faults: FaultOptions,
     /// The fault RNG.
     pub rng: Mutex<Rng>,
+    /// A synthetic universe answered on the fly (scale runs).
+    pub synthetic: Option<Synthetic>,
+}
+
+impl std::fmt::Debug for DnsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsState")
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What to do with one query.
 enum Action {
     Drop,
-    Reply(Vec<u8>),
+    /// Send these bytes, after the fixed latency and, when the flag is set,
+    /// a latency spike.
+    Reply(Vec<u8>, bool),
+}
+
+/// The faults drawn for one query.
+#[derive(Debug, Clone, Copy, Default)]
+struct Draw {
+    drop: bool,
+    servfail: bool,
+    truncate: bool,
+    spike: bool,
 }
 
 impl DnsState {
-    fn never(&self, name: &str) -> bool {
-        self.never_answer
-            .iter()
-            .any(|n| name == n || name.ends_with(&format!(".{n}")))
+    /// Whether `name` lies in a delegation silenced by the faults.
+    pub fn silent(&self, name: &str) -> bool {
+        let zone = match self.data.zone_for(name) {
+            Some(z) => z,
+            None if self.synthetic.is_some() && Synthetic::covers(name) => SYNTHETIC_ZONE,
+            None => return false,
+        };
+        let Some(head) = name.strip_suffix(zone).and_then(|h| h.strip_suffix('.')) else {
+            return false;
+        };
+        let label = head.rsplit('.').next().unwrap_or(head);
+        self.faults.silences(&format!("{label}.{zone}"))
     }
 
-    fn draw(&self) -> (bool, bool, bool) {
+    /// Whether `name` is a planted never-answer name or below one.
+    pub fn never(&self, name: &str) -> bool {
+        self.never_answer.iter().any(|n| at_or_below(name, n))
+    }
+
+    fn draw(&self) -> Draw {
         let f = &self.faults;
         match self.rng.lock() {
-            Ok(mut r) => (
-                r.chance(f.drop_rate),
-                r.chance(f.servfail_rate),
-                r.chance(f.truncate_rate),
-            ),
-            Err(_) => (false, false, false),
+            Ok(mut r) => Draw {
+                drop: r.chance(f.drop_rate),
+                servfail: r.chance(f.servfail_rate),
+                truncate: r.chance(f.truncate_rate),
+                spike: r.chance(f.spike_rate),
+            },
+            Err(_) => Draw::default(),
         }
     }
 
@@ -100,45 +137,31 @@ impl DnsState {
             .to_ascii()
             .trim_end_matches('.')
             .to_ascii_lowercase();
-        if self.never(&qname) {
+        if self.never(&qname) || self.silent(&qname) {
             return Action::Drop;
         }
-        let (drop, servfail, truncate) = self.draw();
-        if drop {
+        let draw = self.draw();
+        if draw.drop {
             return Action::Drop;
         }
-        if servfail {
+        if draw.servfail {
             resp.metadata.response_code = ResponseCode::ServFail;
-            return encode(&resp);
+            return spiked(encode(&resp), draw.spike);
         }
         self.answer(&qname, q.query_type(), &mut resp);
-        if udp && truncate {
-            resp.metadata.truncation = true;
-            resp.answers.clear();
-            resp.authorities.clear();
-            return encode(&resp);
-        }
-        match resp.to_vec() {
-            Ok(b) if udp && b.len() > usize::from(limit) => {
-                resp.metadata.truncation = true;
-                resp.answers.clear();
-                resp.authorities.clear();
-                encode(&resp)
-            }
-            Ok(b) => Action::Reply(b),
-            Err(_) => {
-                let mut e = Message::error_msg(
-                    req.metadata.id,
-                    req.metadata.op_code,
-                    ResponseCode::ServFail,
-                );
-                e.queries = req.queries.clone();
-                encode(&e)
-            }
-        }
+        spiked(finish(resp, udp, draw.truncate, limit), draw.spike)
     }
 
     fn answer(&self, qname: &str, qtype: RecordType, resp: &mut Message) {
+        if let Some(a) = self.synthetic.and_then(|s| s.answer(qname, qtype)) {
+            resp.metadata.authoritative = true;
+            match a {
+                SyntheticAnswer::Records(rs) => resp.answers.extend(rs),
+                SyntheticAnswer::NoData => {}
+                SyntheticAnswer::NxDomain => resp.metadata.response_code = ResponseCode::NXDomain,
+            }
+            return;
+        }
         let Some(zone) = self.data.zone_for(qname).map(str::to_string) else {
             resp.metadata.response_code = ResponseCode::Refused;
             return;
@@ -183,16 +206,56 @@ impl DnsState {
     }
 }
 
+/// Encodes the answer `resp`, applying the UDP size `limit` and the TC fault.
+fn finish(mut resp: Message, udp: bool, truncate: bool, limit: u16) -> Action {
+    if udp && truncate {
+        resp.metadata.truncation = true;
+        resp.answers.clear();
+        resp.authorities.clear();
+        return encode(&resp);
+    }
+    match resp.to_vec() {
+        Ok(b) if udp && b.len() > usize::from(limit) => {
+            resp.metadata.truncation = true;
+            resp.answers.clear();
+            resp.authorities.clear();
+            encode(&resp)
+        }
+        Ok(b) => Action::Reply(b, false),
+        Err(_) => {
+            let mut e = Message::error_msg(
+                resp.metadata.id,
+                resp.metadata.op_code,
+                ResponseCode::ServFail,
+            );
+            e.queries = resp.queries.clone();
+            encode(&e)
+        }
+    }
+}
+
+/// Marks a reply as spiked.
+fn spiked(a: Action, spike: bool) -> Action {
+    match a {
+        Action::Reply(b, _) => Action::Reply(b, spike),
+        Action::Drop => Action::Drop,
+    }
+}
+
 fn encode(m: &Message) -> Action {
     match m.to_vec() {
-        Ok(b) => Action::Reply(b),
+        Ok(b) => Action::Reply(b, false),
         Err(_) => Action::Drop,
     }
 }
 
-async fn delay(state: &DnsState) {
-    if !state.faults.latency.is_zero() {
-        tokio::time::sleep(state.faults.latency).await;
+async fn delay(state: &DnsState, spike: bool) {
+    let mut d = state.faults.latency;
+    if spike {
+        d += state.faults.spike_latency;
+    }
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
     }
 }
 
@@ -211,8 +274,8 @@ pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Rec
                 let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Action::Reply(out) = state.handle(&bytes, true) {
-                        delay(&state).await;
+                    if let Action::Reply(out, spike) = state.handle(&bytes, true) {
+                        delay(&state, spike).await;
                         let _ = sock.send_to(&out, peer).await;
                     }
                 });
@@ -233,8 +296,8 @@ async fn tcp_conn(mut s: TcpStream, state: Arc<DnsState>) {
         if s.read_exact(&mut msg).await.is_err() {
             return;
         }
-        if let Action::Reply(out) = state.handle(&msg, false) {
-            delay(&state).await;
+        if let Action::Reply(out, spike) = state.handle(&msg, false) {
+            delay(&state, spike).await;
             let Ok(l) = u16::try_from(out.len()) else {
                 return;
             };

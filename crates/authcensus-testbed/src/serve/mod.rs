@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod https;
+pub mod synthetic;
 pub mod tls;
 pub mod zonefile;
 
@@ -37,8 +38,38 @@ pub struct FaultOptions {
     pub servfail_rate: f64,
     /// Share of UDP answers sent empty with TC set.
     pub truncate_rate: f64,
+    /// Share of answers held back by `spike_latency` on top of `latency`
+    /// (latency spikes: a congested path or a slow authoritative server).
+    pub spike_rate: f64,
+    /// Extra delay of a spiked answer.
+    pub spike_latency: Duration,
+    /// Share of delegations whose name servers never answer: a query for a
+    /// name is dropped when the name one label below its zone's apex (one
+    /// domain's own servers, or a provider's) is drawn silent. The draw is a
+    /// hash of that name and the seed, so it is stable across queries.
+    pub silent_rate: f64,
     /// Seed of the fault RNG.
     pub seed: u64,
+}
+
+impl FaultOptions {
+    /// Whether the delegation `owner` (a name directly below a zone apex)
+    /// is drawn silent by `silent_rate`.
+    #[must_use]
+    pub fn silences(&self, owner: &str) -> bool {
+        if self.silent_rate <= 0.0 {
+            return false;
+        }
+        // FNV-1a over the seed and the name.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.seed.to_be_bytes().iter().chain(owner.as_bytes()) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (h >> 11) as f64 / (1u64 << 53) as f64;
+        unit < self.silent_rate
+    }
 }
 
 /// Where to listen and which faults to inject.
@@ -74,9 +105,18 @@ pub struct RunningTestbed {
     pub ca_pem_path: PathBuf,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
+    state: Arc<dns::DnsState>,
 }
 
 impl RunningTestbed {
+    /// Whether this server never answers queries for `name`: a planted
+    /// never-answer name, or a delegation silenced by
+    /// [`FaultOptions::silent_rate`].
+    #[must_use]
+    pub fn never_answers(&self, name: &str) -> bool {
+        self.state.never(name) || self.state.silent(name)
+    }
+
     /// Stops both servers and waits for them.
     pub fn shutdown(mut self) {
         self.stop_now();
@@ -178,6 +218,44 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         .with_cert_resolver(Arc::new(resolver));
     let acceptor = TlsAcceptor::from(Arc::new(config));
 
+    let state = dns::DnsState {
+        data,
+        never_answer: manifest.never_answer.clone(),
+        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
+        faults: opts.faults.clone(),
+        synthetic: None,
+    };
+    start(state, &opts, Some((acceptor, sites)), ca_pem_path)
+}
+
+/// Starts a DNS server answering the synthetic universe of `count` domains
+/// (`d0.test` …, see [`synthetic`]) on the fly, with the same faults. No
+/// HTTPS site is served (`https_addr` is bound but answers nothing useful)
+/// and `ca_pem_path` is empty.
+///
+/// # Errors
+/// A non-loopback address or a port in use.
+pub fn serve_synthetic(count: u64, opts: ServeOptions) -> Result<RunningTestbed, Error> {
+    check_loopback(opts.dns_addr)?;
+    check_loopback(opts.https_addr)?;
+    let state = dns::DnsState {
+        data: zonefile::ZoneData::default(),
+        never_answer: Vec::new(),
+        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
+        faults: opts.faults.clone(),
+        synthetic: Some(synthetic::Synthetic { count }),
+    };
+    start(state, &opts, None, PathBuf::new())
+}
+
+/// Binds the sockets and runs the servers on their own thread.
+fn start(
+    state: dns::DnsState,
+    opts: &ServeOptions,
+    https_site: Option<(TlsAcceptor, HashMap<String, https::Site>)>,
+    ca_pem_path: PathBuf,
+) -> Result<RunningTestbed, Error> {
+    let state = Arc::new(state);
     let (udp, dns_addr, tcp) = bind_dns(opts.dns_addr)?;
     let https = TcpListener::bind(opts.https_addr).map_err(|e| io(opts.https_addr, e))?;
     let https_addr = https.local_addr().map_err(|e| io(opts.https_addr, e))?;
@@ -188,19 +266,13 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
     ] {
         r.map_err(|e| io(dns_addr, e))?;
     }
-    let state = Arc::new(dns::DnsState {
-        data,
-        never_answer: manifest.never_answer.clone(),
-        rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
-        faults: opts.faults,
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| io(dns_addr, e))?;
     let (stop, rx) = watch::channel(false);
-    let sites = Arc::new(sites);
+    let task_state = Arc::clone(&state);
     let thread = std::thread::Builder::new()
         .name("authcensus-testbed".into())
         .spawn(move || {
@@ -214,9 +286,11 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
                     return;
                 };
                 let mut done = rx.clone();
-                tokio::spawn(dns::run_udp(udp, Arc::clone(&state), rx.clone()));
-                tokio::spawn(dns::run_tcp(tcp, Arc::clone(&state), rx.clone()));
-                tokio::spawn(https::run(https, acceptor, sites, rx));
+                tokio::spawn(dns::run_udp(udp, Arc::clone(&task_state), rx.clone()));
+                tokio::spawn(dns::run_tcp(tcp, task_state, rx.clone()));
+                if let Some((acceptor, sites)) = https_site {
+                    tokio::spawn(https::run(https, acceptor, Arc::new(sites), rx));
+                }
                 let _ = done.changed().await;
             });
             runtime.shutdown_timeout(Duration::from_secs(2));
@@ -228,5 +302,6 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
         ca_pem_path,
         stop,
         thread: Some(thread),
+        state,
     })
 }

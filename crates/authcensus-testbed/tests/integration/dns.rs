@@ -51,6 +51,18 @@ fn tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
     Message::from_vec(&buf).expect("decode")
 }
 
+/// Serves the universe in `dir` with `faults`.
+fn serve_faulty(dir: &std::path::Path, faults: FaultOptions) -> authcensus_testbed::RunningTestbed {
+    serve(
+        dir,
+        ServeOptions {
+            faults,
+            ..ServeOptions::default()
+        },
+    )
+    .expect("serve")
+}
+
 fn txts(m: &Message) -> Vec<String> {
     m.answers
         .iter()
@@ -160,14 +172,7 @@ fn servfail_injection_is_applied() {
         seed: 1,
         ..FaultOptions::default()
     };
-    let tb = serve(
-        &dir,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .expect("serve");
+    let tb = serve_faulty(&dir, faults);
     let a = udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
     assert_eq!(a.metadata.response_code, ResponseCode::ServFail);
     drop(tb);
@@ -175,14 +180,7 @@ fn servfail_injection_is_applied() {
         drop_rate: 1.0,
         ..FaultOptions::default()
     };
-    let tb = serve(
-        &dir,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .expect("serve");
+    let tb = serve_faulty(&dir, faults);
     assert!(udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).is_none());
 }
 
@@ -205,14 +203,7 @@ fn truncation_and_latency_faults_and_clean_shutdown() {
         latency: Duration::from_millis(150),
         ..FaultOptions::default()
     };
-    let tb = serve(
-        &dir,
-        ServeOptions {
-            faults,
-            ..ServeOptions::default()
-        },
-    )
-    .expect("serve");
+    let tb = serve_faulty(&dir, faults);
     let start = std::time::Instant::now();
     let a = udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
     assert!(
@@ -234,5 +225,68 @@ fn truncation_and_latency_faults_and_clean_shutdown() {
     assert!(
         TcpStream::connect(https).is_err(),
         "HTTPS closed after drop"
+    );
+}
+
+#[test]
+fn latency_spikes_delay_some_answers_by_the_spike() {
+    let (t, _) = universe(4, 100);
+    let dir = t.path().join("u");
+    let spike = Duration::from_millis(200);
+    let run = |rate: f64| {
+        let faults = FaultOptions {
+            spike_rate: rate,
+            spike_latency: spike,
+            seed: 7,
+            ..FaultOptions::default()
+        };
+        let tb = serve_faulty(&dir, faults);
+        let mut slow = 0;
+        for _ in 0..20 {
+            let start = std::time::Instant::now();
+            udp(tb.dns_addr, "tb-spf-split.com", RecordType::TXT).expect("answer");
+            if start.elapsed() >= spike {
+                slow += 1;
+            }
+        }
+        slow
+    };
+    assert_eq!(run(1.0), 20, "every answer spiked at rate 1");
+    assert_eq!(run(0.0), 0, "no spike at rate 0");
+    let half = run(0.5);
+    assert!((3..=17).contains(&half), "about half spiked: {half}");
+}
+
+#[test]
+fn silent_delegations_never_answer_and_are_reported() {
+    let (t, _) = universe(300, 100);
+    let dir = t.path().join("u");
+    let faults = FaultOptions {
+        silent_rate: 0.5,
+        seed: 3,
+        ..FaultOptions::default()
+    };
+    let tb = serve_faulty(&dir, faults);
+    let domains = std::fs::read_to_string(dir.join("domains.txt")).expect("domains");
+    let (mut silent, mut answering) = (0, 0);
+    for d in domains.lines().filter(|d| !d.starts_with("tb-")).take(16) {
+        let reply = udp(tb.dns_addr, d, RecordType::NS);
+        if tb.never_answers(d) {
+            silent += 1;
+            assert!(reply.is_none(), "{d} is silent but answered");
+            if silent == 1 {
+                assert!(
+                    udp(tb.dns_addr, &format!("_dmarc.{d}"), RecordType::TXT).is_none(),
+                    "the whole delegation of {d} is silent"
+                );
+            }
+        } else {
+            answering += 1;
+            assert!(reply.is_some(), "{d} answers");
+        }
+    }
+    assert!(
+        silent >= 5 && answering >= 5,
+        "{silent} silent, {answering} answering"
     );
 }

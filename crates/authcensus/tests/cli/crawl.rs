@@ -70,7 +70,8 @@ fn crawl_args(tb: &RunningTestbed, universe: &Path, out: &Path, extra: &[&str]) 
     )
 }
 
-fn run(args: &[String]) -> std::process::Output {
+/// Runs the binary with `args`, stdin closed.
+pub(crate) fn run(args: &[String]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_authcensus"))
         .args(args)
         .stdin(Stdio::null())
@@ -78,7 +79,8 @@ fn run(args: &[String]) -> std::process::Output {
         .unwrap()
 }
 
-fn assert_exact(universe: &Path, rows: &[SnapshotRow]) {
+/// Asserts that `rows` equal the ground truth of the universe in `universe`.
+pub(crate) fn assert_exact(universe: &Path, rows: &[SnapshotRow]) {
     let manifest = authcensus_testbed::read_manifest(universe).unwrap();
     let truth = read_snapshot_rows(&universe.join("truth")).unwrap();
     let report = authcensus_testbed::compare(&truth, rows, &manifest);

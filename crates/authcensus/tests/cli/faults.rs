@@ -14,16 +14,12 @@ use authcensus_store::reader::{read_rows, read_snapshot_rows};
 use authcensus_store::{Manifest, SnapshotRow};
 use authcensus_testbed::{FaultOptions, RunningTestbed, ServeOptions};
 
-use super::crawl::{crawl_args_with, universe};
+use super::crawl::{assert_exact, crawl_args_with, run, universe};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_authcensus"));
     c.stdin(Stdio::null());
     c
-}
-
-fn run(args: &[String]) -> Output {
-    bin().args(args).output().unwrap()
 }
 
 fn s(p: &Path) -> String {
@@ -87,33 +83,51 @@ fn explained(column: &str, row: &SnapshotRow) -> bool {
     }
 }
 
-/// Domains of the faulty-network crawl. The issue asks for 50,000 in a
-/// scripted run; this test runs in every `cargo test`, in a debug build.
-/// Measured on the 2-core development machine (shared with other builds,
-/// load ~6): 5,000 domains generate in 1.5 s and crawl in 77 s under these
-/// faults (a dropped query waits out the 0.3 s timeout, up to 3 retries),
-/// so 20,000 would take about 5 minutes; 5,000 is the largest size that
-/// keeps this test under ~90 s. The 50,000-domain run belongs in a scripted
-/// (release) run with the same options.
+/// Domains of the faulty-network crawl in every `cargo test` (a debug
+/// build). Measured on the 2-core development machine (shared with other
+/// builds, load ~6): 5,000 domains generate in 1.5 s and crawl in 77 s under
+/// these faults (a dropped query waits out the 0.3 s timeout, up to 3
+/// retries; with `--window-min 512`, 25 s). The issue's 50,000-domain run is
+/// the same test with `AUTHCENSUS_FAULT_DOMAINS=50000`, run by `.ci/run`.
 const FAULT_DOMAINS: usize = 5_000;
 
-/// (a) 10 % of DNS queries dropped, 5 % SERVFAIL, 5 % truncated (the
-/// testbed's latency is a fixed delay with no spike option; it is 0 here).
-/// The crawl completes, every domain has exactly one row, and every value
-/// that differs from the ground truth sits under a failure status: faults
-/// never turn into a wrong present/absent answer.
+/// Share of answers delayed by a 200 ms latency spike.
+const SPIKE_RATE: f64 = 0.05;
+
+/// Share of delegations whose servers never answer.
+const SILENT_RATE: f64 = 0.02;
+
+fn fault_domains() -> usize {
+    std::env::var("AUTHCENSUS_FAULT_DOMAINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FAULT_DOMAINS)
+}
+
+/// (a) 10 % of DNS queries dropped, 5 % SERVFAIL, 5 % truncated (forcing
+/// TCP), 5 % of answers held back by a 200 ms latency spike, and 2 % of
+/// delegations whose servers never answer. The crawl completes, every
+/// domain has exactly one row, every domain whose servers never answer says
+/// `domain_status = 'error'`, and every value that differs from the ground
+/// truth sits under a failure status: faults never turn into a wrong
+/// present/absent answer. Among the domains whose servers do answer,
+/// retries recover at least [`RECOVERY_FLOOR`] of the rows exactly.
 #[test]
 fn faulty_network_crawl_completes_and_failures_are_statuses() {
+    let n = fault_domains();
     let dir = tempfile::tempdir().unwrap();
     let uni = dir.path().join("universe");
     let started = Instant::now();
-    universe(FAULT_DOMAINS, 23, &uni);
+    universe(n, 23, &uni);
     let generated = started.elapsed();
     let faults = FaultOptions {
         latency: Duration::ZERO,
         drop_rate: 0.10,
         servfail_rate: 0.05,
         truncate_rate: 0.05,
+        spike_rate: SPIKE_RATE,
+        spike_latency: Duration::from_millis(200),
+        silent_rate: SILENT_RATE,
         seed: 0x5eed,
     };
     let tb = authcensus_testbed::serve(
@@ -125,7 +139,16 @@ fn faulty_network_crawl_completes_and_failures_are_statuses() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let args = crawl_args(&tb, &out, "0.3", "3", &[], &uni.join("domains.txt"));
+    // The losses here are random and the silent servers are not a congested
+    // resolver: keep at least 512 queries in flight (`--window-min`).
+    let args = crawl_args(
+        &tb,
+        &out,
+        "0.3",
+        "3",
+        &["--window-min", "512"],
+        &uni.join("domains.txt"),
+    );
     let o = run(&args);
     let crawled = started.elapsed() - generated;
     assert!(o.status.success(), "crawl failed: {}", stderr(&o));
@@ -133,15 +156,12 @@ fn faulty_network_crawl_completes_and_failures_are_statuses() {
     let snap = snapshot_dir(&out, "s1");
     let m = manifest(&snap);
     assert!(m.complete);
-    assert_eq!(m.rows, FAULT_DOMAINS as u64);
-    assert_eq!(
-        m.domain_status_counts.values().sum::<u64>(),
-        FAULT_DOMAINS as u64
-    );
+    assert_eq!(m.rows, n as u64);
+    assert_eq!(m.domain_status_counts.values().sum::<u64>(), n as u64);
     let rows = read_snapshot_rows(&snap).unwrap();
-    assert_eq!(rows.len(), FAULT_DOMAINS);
+    assert_eq!(rows.len(), n);
     let domains: BTreeSet<&str> = rows.iter().map(|r| r.domain.as_str()).collect();
-    assert_eq!(domains.len(), FAULT_DOMAINS, "one row per domain");
+    assert_eq!(domains.len(), n, "one row per domain");
 
     let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
     let tm = authcensus_testbed::read_manifest(&uni).unwrap();
@@ -149,7 +169,7 @@ fn faulty_network_crawl_completes_and_failures_are_statuses() {
     assert!(report.missing.is_empty(), "{:?}", &report.missing[..]);
     assert!(report.extra.is_empty(), "{:?}", &report.extra[..]);
     assert!(report.duplicated.is_empty(), "{:?}", report.duplicated);
-    assert_eq!(report.rows_compared, FAULT_DOMAINS);
+    assert_eq!(report.rows_compared, n);
 
     let by_domain: BTreeMap<&str, &SnapshotRow> =
         rows.iter().map(|r| (r.domain.as_str(), r)).collect();
@@ -184,14 +204,31 @@ fn faulty_network_crawl_completes_and_failures_are_statuses() {
         .iter()
         .map(|x| x.domain.as_str())
         .collect();
-    let exact = FAULT_DOMAINS - affected.len();
-    let recovery = exact as f64 / FAULT_DOMAINS as f64;
+    let silent: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.domain.as_str())
+        .filter(|d| tb.never_answers(d))
+        .collect();
+    let wrongly_reachable: Vec<&str> = silent
+        .iter()
+        .copied()
+        .filter(|d| by_domain[d].domain_status != "error")
+        .collect();
+    assert!(
+        wrongly_reachable.is_empty(),
+        "domains whose servers never answer must be 'error': {wrongly_reachable:?}"
+    );
+    let answering = n - silent.len();
+    let exact = answering - affected.difference(&silent).count();
+    let recovery = exact as f64 / answering as f64;
     let errors = rows.iter().filter(|r| r.domain_status == "error").count();
     let planted = truth.iter().filter(|r| r.domain_status == "error").count();
     eprintln!(
-        "faulty network: {FAULT_DOMAINS} domains generated in {generated:.1?}, crawled in {crawled:.1?}; \
-         {exact} rows ({:.2} %) exactly match the truth; {} mismatching cells, all under failure \
-         statuses, by column {:?}; {errors} rows domain_status=error ({planted} planted in the truth)",
+        "faulty network: {n} domains generated in {generated:.1?}, crawled in {crawled:.1?}; \
+         {} domains never answer (all rows 'error'); of the {answering} others, {exact} rows \
+         ({:.2} %) exactly match the truth; {} mismatching cells, all under failure statuses, \
+         by column {:?}; {errors} rows domain_status=error ({planted} planted in the truth)",
+        silent.len(),
         recovery * 100.0,
         report.mismatches.len(),
         report.by_column()
@@ -337,17 +374,7 @@ fn sigterm_mid_crawl_flushes_and_a_rerun_completes() {
     assert!(m.runs >= 2);
     let rows = read_snapshot_rows(&snap).unwrap();
     assert_eq!(rows.len(), N);
-    let truth = read_snapshot_rows(&uni.join("truth")).unwrap();
-    let tm = authcensus_testbed::read_manifest(&uni).unwrap();
-    let report = authcensus_testbed::compare(&truth, &rows, &tm);
-    assert!(
-        report.is_exact(),
-        "missing {:?} extra {:?} duplicated {:?} mismatches by column {:?}",
-        report.missing.len(),
-        report.extra.len(),
-        report.duplicated.len(),
-        report.by_column()
-    );
+    assert_exact(&uni, &rows);
 }
 
 /// (d) Invalid lines are written to `rejected.csv`, one line each, and
@@ -427,4 +454,118 @@ fn truncated_gzip_input_exits_2_and_marks_the_snapshot_incomplete() {
     let rows = read_snapshot_rows(&snap).unwrap();
     assert_eq!(m.rows, rows.len() as u64);
     assert!(rows.len() < 3_000);
+}
+
+/// A small tmpfs mounted for the disk-full test; unmounted on drop.
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    /// Mounts a tmpfs of `kib` KiB at `at`, or says why it cannot (not root,
+    /// no mount permission in a container).
+    fn mount(at: &Path, kib: usize) -> Result<SmallFs, String> {
+        std::fs::create_dir_all(at).map_err(|e| e.to_string())?;
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(at)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if o.status.success() {
+            Ok(SmallFs(at.to_path_buf()))
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+        }
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// (e) Disk full: the output file system fills up mid-crawl. The crawl
+/// exits 2 with an error naming the path, leaves no temporary file and no
+/// part file that does not read back completely, and a resume of a copy of
+/// the snapshot in a roomy place ends exactly equal to the ground truth.
+/// Needs permission to mount a tmpfs (root in CI); skips with a message
+/// otherwise unless `AUTHCENSUS_REQUIRE_DISKFULL=1`.
+#[test]
+fn disk_full_fails_cleanly_and_resume_completes() {
+    const N: usize = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    let fs = match SmallFs::mount(&mnt, 160) {
+        Ok(fs) => fs,
+        Err(why) => {
+            assert!(
+                std::env::var_os("AUTHCENSUS_REQUIRE_DISKFULL").is_none(),
+                "cannot mount a tmpfs for the disk-full test: {why}"
+            );
+            eprintln!(
+                "SKIP disk_full_fails_cleanly_and_resume_completes: cannot mount a tmpfs ({why})"
+            );
+            return;
+        }
+    };
+    let uni = dir.path().join("universe");
+    universe(N, 31, &uni);
+    let tb = authcensus_testbed::serve(&uni, ServeOptions::default()).unwrap();
+    let out = mnt.join("out");
+    let input = uni.join("domains.txt");
+    let args = crawl_args(&tb, &out, "0.4", "1", &["--rows-per-file", "100"], &input);
+    let o = run(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "disk full must fail: {err}");
+    assert!(err.contains(&s(&out)), "the error names the path: {err}");
+    assert!(
+        err.to_lowercase().contains("no space left"),
+        "the error says why: {err}"
+    );
+
+    let snap = snapshot_dir(&out, "s1");
+    let files = files_under(&snap);
+    let temporary: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_temporary)
+        })
+        .collect();
+    assert!(temporary.is_empty(), "temporary files left: {temporary:?}");
+    let parts = part_files(&snap).unwrap();
+    let mut partial = 0;
+    for p in &parts {
+        partial += read_rows(p)
+            .unwrap_or_else(|e| panic!("{} is corrupt: {e}", p.display()))
+            .len();
+    }
+    assert!(
+        partial < N,
+        "the disk filled before the end ({partial} rows)"
+    );
+    if let Ok(Some(m)) = Manifest::read(&snap) {
+        assert!(!m.complete, "a failed crawl is not marked complete");
+    }
+
+    // Move the snapshot somewhere roomy and resume it there.
+    let roomy = dir.path().join("roomy");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(&out)
+        .arg(&roomy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    drop(fs);
+    let resume = crawl_args(&tb, &roomy, "0.4", "1", &[], &input);
+    let o = run(&resume);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_snapshot_rows(&snapshot_dir(&roomy, "s1")).unwrap();
+    assert_eq!(rows.len(), N);
+    assert_exact(&uni, &rows);
+    eprintln!(
+        "disk full after {partial} of {N} rows in {} part files; resumed to {N} exact rows",
+        parts.len()
+    );
 }

@@ -14,6 +14,8 @@ use authcensus_testsupport::{shared_data, workspace_root};
 mod crawl;
 mod faults;
 mod report;
+mod scale;
+mod synthetic;
 
 pub(crate) fn authcensus(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authcensus"))
