@@ -208,10 +208,10 @@ fn view_sql(filters: &[Filter]) -> String {
 fn changed_sql() -> String {
     let any: Vec<String> = DIMENSIONS
         .iter()
-        .map(|d| format!("{0}_old IS DISTINCT FROM {0}_new", d.id))
+        .map(|d| format!("({0}_old IS DISTINCT FROM {0}_new)", d.id))
         .collect();
     format!(
-        "SELECT domain, CASE WHEN presence = 'common' THEN 'changed' ELSE presence END AS change, {} , dns_provider, mailbox_provider FROM d WHERE presence <> 'common' OR {}",
+        "SELECT domain, CASE WHEN presence = 'common' THEN 'changed' ELSE presence END AS change, {} , dns_provider, mailbox_provider FROM d WHERE presence <> 'common' OR ({})",
         DIMENSIONS
             .iter()
             .map(|d| format!("{0}_old, {0}_new", d.id))

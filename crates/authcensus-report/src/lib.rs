@@ -10,7 +10,6 @@
 //! the JSON structure and the engine decision.
 
 pub mod diff;
-mod legacy;
 pub mod options;
 pub mod profile;
 pub mod query;
@@ -21,7 +20,6 @@ pub mod trend;
 
 use std::path::PathBuf;
 
-pub use legacy::{Diff, Summary, diff, render_diff, render_summary, summarize};
 pub use options::{Denominator, Filter, GroupBy, ReportOptions};
 pub use source::{Snapshot, list_snapshots, open_snapshot};
 

@@ -1,10 +1,19 @@
 //! Finding a snapshot's part files, checking their schema version, and
 //! registering them as a DataFusion table.
 //!
-//! Accepted paths: a snapshot directory (`ROOT/snapshot=<ID>`, or any
-//! directory holding `part-NNNNN.parquet` files, such as a testbed's
+//! Accepted paths: a snapshot directory (`ROOT/snapshot=<ID>`, unsharded or
+//! sharded into `shard=<K>/` directories, or any directory holding
+//! `part-NNNNN.parquet` files without a manifest, such as a testbed's
 //! `truth/`), a root holding exactly one `snapshot=<ID>` directory, or one
-//! part file. Every part file's footer is read first: a file without the
+//! part file.
+//!
+//! A directory with a crawl manifest or shard directories goes through
+//! [`authcensus_store::snapshot_files`] first: a snapshot with a missing
+//! shard, a shard whose crawl has not finished, or an unfinished unsharded
+//! crawl is refused with the shards named, never reported on in part
+//! (issue 11: figures over 7 of 8 shards would look plausible and be wrong).
+//!
+//! Every part file's footer is then read: a file without the
 //! `authcensus.schema_version` key, or with a version other than
 //! [`authcensus_store::schema::SCHEMA_VERSION`], is refused by name before any
 //! query runs.
@@ -95,6 +104,23 @@ fn snapshot_subdirs(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         .collect())
 }
 
+/// True when `dir` was written by a crawl: it has a manifest or `shard=K`
+/// directories, so the store's completeness check applies.
+fn is_crawl_output(dir: &Path) -> Result<bool, ReportError> {
+    if dir.join(layout::MANIFEST_FILE).is_file() {
+        return Ok(true);
+    }
+    Ok(layout::list_dir(dir)
+        .map_err(|e| snap_err(dir, e.to_string()))?
+        .iter()
+        .any(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| layout::shard_number(n).is_some())
+        }))
+}
+
 /// Opens the snapshot at `path` (see the module docs for accepted paths).
 ///
 /// # Errors
@@ -105,7 +131,13 @@ pub fn open_snapshot(path: &Path) -> Result<Snapshot, ReportError> {
     let parts = if meta.is_file() {
         vec![path.to_path_buf()]
     } else {
-        let parts = layout::part_files(path).map_err(|e| snap_err(path, e.to_string()))?;
+        let parts = if is_crawl_output(path)? {
+            authcensus_store::snapshot_files(path)
+                .map_err(|e| snap_err(path, e.to_string()))?
+                .part_paths(path)
+        } else {
+            layout::part_files(path).map_err(|e| snap_err(path, e.to_string()))?
+        };
         if parts.is_empty() {
             let subs = snapshot_subdirs(path)?;
             match subs.as_slice() {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use authcensus_report::diff::DiffOptions;
+use authcensus_report::render::{self, Format, docs};
 use authcensus_testbed::{GenerateOptions, ServeOptions};
 use clap::Args;
 
@@ -106,22 +108,42 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         exact &= check_truth(dir, &outcome.dir)?;
         snapshots.push((id, outcome.dir));
     }
-    let rows: Vec<_> = snapshots
+    // The reports, with the same engine as `authcensus report` and `diff`.
+    let opened: Vec<_> = snapshots
         .iter()
-        .map(|(_, d)| authcensus_store::reader::read_snapshot_rows(d))
+        .map(|(_, d)| authcensus_report::open_snapshot(d))
         .collect::<Result<_, _>>()?;
-    for ((id, _), r) in snapshots.iter().zip(&rows) {
+    for snap in &opened {
+        let r = runtime.block_on(authcensus_report::summary::report(
+            snap,
+            &authcensus_report::ReportOptions::default(),
+        ))?;
         println!(
-            "{}",
-            authcensus_report::render_summary(
-                &format!("snapshot {id}"),
-                &authcensus_report::summarize(r)
-            )
+            "snapshot {}: {} domains\n{}",
+            snap.id,
+            r.total.rows,
+            render::render_doc(&docs::report_doc(&r), Format::Table)
         );
     }
-    if let ([(old_id, _), (new_id, _)], [old, new]) = (snapshots.as_slice(), rows.as_slice()) {
-        let d = authcensus_report::diff(old, new);
-        println!("{}", authcensus_report::render_diff(old_id, new_id, &d, 15));
+    if let [old, new] = opened.as_slice() {
+        let opts = DiffOptions {
+            filters: Vec::new(),
+            limit: 15,
+        };
+        let d = runtime.block_on(authcensus_report::diff::diff(old, new, &opts))?;
+        println!(
+            "diff {} -> {}\n{}",
+            old.id,
+            new.id,
+            render::render_doc(&docs::diff_doc(&d), Format::Table)
+        );
+        let html = args.out.join("demo-diff.html");
+        std::fs::write(&html, render::render_doc(&docs::diff_doc(&d), Format::Html))
+            .with_context(|| format!("writing `{}`", html.display()))?;
+        eprintln!(
+            "authcensus demo: the diff as an HTML page with charts: {}",
+            html.display()
+        );
     }
     println!(
         "Query the snapshots with DuckDB: SELECT snapshot, dmarc_effective_policy, count(*) FROM read_parquet('{}/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL;",

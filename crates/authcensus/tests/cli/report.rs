@@ -365,3 +365,114 @@ fn html_shows_hostile_records_as_text_in_chromium() {
         "element injected: {dom}"
     );
 }
+
+/// Issue 11: `report`, `diff` and `trend` read the shard layout
+/// (`snapshot=ID/shard=K/`) and refuse a snapshot with a missing or
+/// unfinished shard by name; once whole, the sharded snapshot reports
+/// exactly what one unsharded crawl of the same input reports.
+#[test]
+fn reports_read_shards_and_refuse_a_partial_snapshot() {
+    use crate::crawl::{crawl_args_with, run, universe};
+    use authcensus_testbed::ServeOptions;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let uni = tmp.path().join("universe");
+    universe(400, 23, &uni);
+    let tb = authcensus_testbed::serve(&uni, ServeOptions::default()).unwrap();
+    let input = uni.join("domains.txt");
+    let crawl = |out: &Path, extra: &[&str]| {
+        let mut e = vec!["--no-progress"];
+        e.extend_from_slice(extra);
+        let o = run(&crawl_args_with(
+            &tb.dns_addr.to_string(),
+            Some(&tb),
+            out,
+            "0.4",
+            "1",
+            &e,
+            &input,
+        ));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let single = tmp.path().join("single");
+    crawl(&single, &[]);
+    let sharded = tmp.path().join("sharded");
+    for k in [0, 1, 3] {
+        crawl(&sharded, &["--shard", &format!("{k}/4")]);
+    }
+    let snap = sharded.join("snapshot=s1");
+
+    // Shard 2 never ran: refused, naming it, by report and diff alike.
+    let o = authcensus(&["report", p(&snap)], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 of 4 shards finished") && err.contains("shard 2 of 0..4 missing"),
+        "{err}"
+    );
+    let o = authcensus(&["diff", p(&single.join("snapshot=s1")), p(&snap)], None);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = authcensus(&["trend", p(&sharded)], None);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Shard 2 started but unfinished (manifest says complete: false).
+    crawl(&sharded, &["--shard", "2/4"]);
+    let manifest = snap.join("shard=2/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let unfinished = text.replace("\"complete\": true", "\"complete\": false");
+    assert_ne!(unfinished, text, "manifest layout changed: {text}");
+    std::fs::write(&manifest, &unfinished).unwrap();
+    let o = authcensus(&["report", p(&snap)], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("shard 2"), "{err}");
+    std::fs::write(&manifest, &text).unwrap();
+
+    // Whole: the same figures as the single crawl, and no change between them.
+    let json = |path: &Path| {
+        let mut v: serde_json::Value = serde_json::from_str(&ok_stdout(&[
+            "report",
+            p(path),
+            "--by",
+            "suffix",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        v.as_object_mut().unwrap().remove("snapshot");
+        v
+    };
+    let one = json(&single.join("snapshot=s1"));
+    assert_eq!(one["total"]["rows"], 400, "{one}");
+    assert_eq!(json(&snap), one);
+    let d: serde_json::Value = serde_json::from_str(&ok_stdout(&[
+        "diff",
+        p(&single.join("snapshot=s1")),
+        p(&snap),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (
+            &d["common"],
+            &d["appeared"],
+            &d["disappeared"],
+            &d["changes_total"]
+        ),
+        (&400.into(), &0.into(), &0.into(), &0.into()),
+        "{d}"
+    );
+    let csv = ok_stdout(&["trend", p(&sharded), "--format", "csv"]);
+    assert!(csv.contains("\ns1,,"), "{csv}");
+}
