@@ -298,7 +298,8 @@ pub struct ProfileReport {
     pub profile: String,
     /// Snapshot id.
     pub snapshot: String,
-    /// Domains checked: the denominator rows after filters.
+    /// The denominator the domains were drawn from (`all`, `resolving` or
+    /// `with-mx`): the rows checked are the filtered rows in it.
     pub denominator: String,
     /// Filters as `KEY=VALUE`.
     pub filters: Vec<String>,
