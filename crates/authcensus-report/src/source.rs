@@ -223,10 +223,38 @@ pub async fn register(
         let abs = std::path::absolute(p).map_err(|e| io(p, e))?;
         paths.push(abs.to_string_lossy().into_owned());
     }
-    let schema = schema::snapshot_schema();
+    let schema = reading_schema(&schema::snapshot_schema());
     let df = ctx
         .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
         .await?;
     ctx.register_table(name, df.into_view())?;
     Ok(())
+}
+
+/// The table schema the report reads with: the pinned snapshot schema with
+/// every column and every list element nullable.
+///
+/// Our writer marks list elements non-null, but a snapshot rewritten by
+/// DuckDB (`COPY … TO 'x.parquet'`) or Spark declares them nullable and
+/// names them `element`. Arrow can cast a non-null list to a nullable one
+/// but not back, so reading with the strict schema would refuse such files;
+/// the queries never depend on non-nullness, so the relaxed schema reads
+/// both.
+fn reading_schema(
+    strict: &datafusion::arrow::datatypes::Schema,
+) -> datafusion::arrow::datatypes::SchemaRef {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    fn relax(f: &Field) -> Field {
+        let dt = match f.data_type() {
+            DataType::List(item) => DataType::List(std::sync::Arc::new(relax(item))),
+            DataType::LargeList(item) => DataType::LargeList(std::sync::Arc::new(relax(item))),
+            other => other.clone(),
+        };
+        f.clone().with_data_type(dt).with_nullable(true)
+    }
+    let fields: Vec<Field> = strict.fields().iter().map(|f| relax(f)).collect();
+    std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        strict.metadata().clone(),
+    ))
 }

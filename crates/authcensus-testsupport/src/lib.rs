@@ -15,12 +15,23 @@ pub const SHARED_DATA_ENV: &str = "AUTHCENSUS_SHARED_DATA";
 pub const REQUIRE_ENV: &str = "AUTHCENSUS_REQUIRE_SHARED_DATA";
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
+///
+/// Found at run time from `CARGO_MANIFEST_DIR`, which `cargo test` and
+/// nextest set for every test process, by walking up to the `Cargo.toml`
+/// with a `[workspace]` table. Not from `env!` alone: cargo does not rebuild
+/// this crate when the checkout moves, so with a shared `CARGO_TARGET_DIR`
+/// (as `.ci/run` uses) a compile-time path can name another, older clone.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
         .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The shared data folder: `$AUTHCENSUS_SHARED_DATA`, else `<workspace>/../shared/data`.
