@@ -20,12 +20,13 @@ use std::path::Path;
 
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use serde::Serialize;
 
 use crate::ReportError;
+use crate::diff_tally::Tally;
 use crate::options::{Filter, filter_sql};
-use crate::query::rows;
-use crate::source::{Snapshot, register, session};
+use crate::source::{Snapshot, Strings, register_as, session};
 
 /// A compared dimension.
 #[derive(Debug, Clone, Copy)]
@@ -174,23 +175,41 @@ pub struct DiffOptions {
     pub limit: usize,
 }
 
-fn view_sql(filters: &[Filter]) -> String {
+/// The joined view `d`. With `dictionary`, the labels, providers and
+/// presence are dictionary-encoded (a handful of distinct values each), so
+/// the join moves integer keys instead of 10M copies of each string; the
+/// diff's own pass reads those. The `--changes` export keeps plain strings.
+fn view_sql(filters: &[Filter], dictionary: bool) -> String {
     let f = filter_sql(filters);
+    let enc = |sql: &str| {
+        if dictionary {
+            format!("arrow_cast({sql}, 'Dictionary(Int32, Utf8)')")
+        } else {
+            sql.to_string()
+        }
+    };
     let side = |t: &str| {
         let labels: Vec<String> = DIMENSIONS
             .iter()
-            .map(|d| format!("{} AS {}", d.sql, d.id))
+            .map(|d| format!("{} AS {}", enc(d.sql), d.id))
             .collect();
         format!(
-            "SELECT domain, {}, coalesce(dns_provider, '(unknown)') AS dns_provider, \
-             coalesce(mx_provider, CASE WHEN mx_null OR coalesce(cardinality(mx_exchanges), 0) = 0 THEN '(no mx)' ELSE '(unknown)' END) AS mailbox_provider \
-             FROM {t} WHERE {f}",
-            labels.join(", ")
+            "SELECT domain, {}, {} AS dns_provider, {} AS mailbox_provider FROM {t} WHERE {f}",
+            labels.join(", "),
+            enc("coalesce(dns_provider, '(unknown)')"),
+            enc(
+                "coalesce(mx_provider, CASE WHEN mx_null OR coalesce(cardinality(mx_exchanges), 0) = 0 THEN '(no mx)' ELSE '(unknown)' END)"
+            ),
         )
     };
     let mut cols = vec![
         "coalesce(n.domain, o.domain) AS domain".to_string(),
-        "CASE WHEN o.domain IS NULL THEN 'appeared' WHEN n.domain IS NULL THEN 'disappeared' ELSE 'common' END AS presence".to_string(),
+        format!(
+            "{} AS presence",
+            enc(
+                "CASE WHEN o.domain IS NULL THEN 'appeared' WHEN n.domain IS NULL THEN 'disappeared' ELSE 'common' END"
+            )
+        ),
     ];
     for d in DIMENSIONS {
         cols.push(format!("o.{0} AS {0}_old, n.{0} AS {0}_new", d.id));
@@ -225,11 +244,12 @@ async fn prepare(
     old: &Snapshot,
     new: &Snapshot,
     filters: &[Filter],
+    dictionary: bool,
 ) -> Result<SessionContext, ReportError> {
     let ctx = session();
-    register(&ctx, "old_snap", old).await?;
-    register(&ctx, "new_snap", new).await?;
-    let view = ctx.sql(&view_sql(filters)).await?;
+    register_as(&ctx, "old_snap", old, Strings::Plain).await?;
+    register_as(&ctx, "new_snap", new, Strings::Plain).await?;
+    let view = ctx.sql(&view_sql(filters, dictionary)).await?;
     ctx.register_table("d", view.into_view())?;
     Ok(ctx)
 }
@@ -243,22 +263,25 @@ pub async fn diff(
     new: &Snapshot,
     opts: &DiffOptions,
 ) -> Result<DiffReport, ReportError> {
-    let ctx = prepare(old, new, &opts.filters).await?;
-    let mut presence: BTreeMap<String, u64> = BTreeMap::new();
-    for r in rows(&ctx, "SELECT presence, count(*) FROM d GROUP BY 1").await? {
-        presence.insert(
-            r.first().map(|v| v.str_or_null()).unwrap_or_default(),
-            r.get(1).map_or(0, |v| v.count()),
-        );
+    let ctx = prepare(old, new, &opts.filters, true).await?;
+    let mut cols = vec!["domain".to_string(), "presence".to_string()];
+    for d in DIMENSIONS {
+        cols.push(format!("{0}_old, {0}_new", d.id));
     }
+    cols.push("dns_provider, mailbox_provider".to_string());
+    let df = ctx
+        .sql(&format!("SELECT {} FROM d", cols.join(", ")))
+        .await?;
+    let mut stream = df.execute_stream().await?;
+    let mut tally = Tally::new(DIMENSIONS.len(), opts.limit);
+    while let Some(batch) = stream.next().await {
+        tally.add(&batch?)?;
+    }
+    let presence = &tally.presence();
     let common = presence.get("common").copied().unwrap_or(0);
     let mut dims = Vec::new();
     let mut attribution = Vec::new();
-    for d in DIMENSIONS {
-        let sql = format!(
-            "SELECT {0}_old, {0}_new, count(*) FROM d WHERE presence = 'common' GROUP BY 1, 2 ORDER BY 1, 2",
-            d.id
-        );
+    for (i, d) in DIMENSIONS.iter().enumerate() {
         let mut dd = DimensionDiff {
             dimension: d.id.to_string(),
             matrix: Vec::new(),
@@ -268,12 +291,8 @@ pub async fn diff(
             adoption_rate: None,
             regression_rate: None,
         };
-        for r in rows(&ctx, &sql).await? {
-            let t = Transition {
-                from: r.first().map(|v| v.str_or_null()).unwrap_or_default(),
-                to: r.get(1).map(|v| v.str_or_null()).unwrap_or_default(),
-                count: r.get(2).map_or(0, |v| v.count()),
-            };
+        for (from, to, count) in tally.matrix(i) {
+            let t = Transition { from, to, count };
             if t.from != t.to {
                 dd.changed += t.count;
             }
@@ -290,63 +309,43 @@ pub async fn diff(
             dd.regression_rate = Some(dd.regressed as f64 / common as f64);
         }
         dims.push(dd);
-        for by in ["dns_provider", "mailbox_provider"] {
-            let sql = format!(
-                "SELECT {by}, {0}_old, {0}_new, count(*) AS c FROM d \
-                 WHERE presence = 'common' AND {0}_old <> {0}_new \
-                 GROUP BY 1, 2, 3 ORDER BY c DESC, 1, 2, 3 LIMIT {1}",
-                d.id,
-                opts.limit.max(1)
-            );
-            for r in rows(&ctx, &sql).await? {
+        for (kind, by) in ["dns_provider", "mailbox_provider"].into_iter().enumerate() {
+            for (provider, from, to, count) in tally.attribution(kind as u8, i) {
                 attribution.push(Attribution {
                     by: by.to_string(),
                     dimension: d.id.to_string(),
-                    provider: r.first().map(|v| v.str_or_null()).unwrap_or_default(),
-                    from: r.get(1).map(|v| v.str_or_null()).unwrap_or_default(),
-                    to: r.get(2).map(|v| v.str_or_null()).unwrap_or_default(),
-                    count: r.get(3).map_or(0, |v| v.count()),
+                    provider,
+                    from,
+                    to,
+                    count,
                 });
             }
         }
     }
-    let total_sql = format!("SELECT count(*) FROM ({}) AS c", changed_sql());
-    let changes_total = rows(&ctx, &total_sql)
-        .await?
-        .first()
-        .and_then(|r| r.first())
-        .map_or(0, |v| v.count());
-    let list_sql = format!(
-        "SELECT * FROM ({}) AS c ORDER BY domain LIMIT {}",
-        changed_sql(),
-        opts.limit
-    );
-    let mut changes = Vec::new();
-    for r in rows(&ctx, &list_sql).await? {
-        let mut labels = BTreeMap::new();
-        for (i, d) in DIMENSIONS.iter().enumerate() {
-            labels.insert(
-                d.id.to_string(),
-                (
-                    r.get(2 + 2 * i).and_then(|v| v.opt_str()),
-                    r.get(3 + 2 * i).and_then(|v| v.opt_str()),
-                ),
-            );
-        }
-        changes.push(ChangedDomain {
-            domain: r.first().map(|v| v.str_or_null()).unwrap_or_default(),
-            change: r.get(1).map(|v| v.str_or_null()).unwrap_or_default(),
-            labels,
-        });
-    }
+    let appeared = presence.get("appeared").copied().unwrap_or(0);
+    let disappeared = presence.get("disappeared").copied().unwrap_or(0);
+    let changes_total = tally.changes_total;
+    let changes = tally
+        .first_changes()
+        .into_iter()
+        .map(|c| ChangedDomain {
+            domain: c.domain,
+            change: c.change,
+            labels: DIMENSIONS
+                .iter()
+                .map(|d| d.id.to_string())
+                .zip(c.labels)
+                .collect(),
+        })
+        .collect();
     Ok(DiffReport {
         format: "authcensus.diff/1",
         old: old.id.clone(),
         new: new.id.clone(),
         filters: opts.filters.iter().map(ToString::to_string).collect(),
         common,
-        appeared: presence.get("appeared").copied().unwrap_or(0),
-        disappeared: presence.get("disappeared").copied().unwrap_or(0),
+        appeared,
+        disappeared,
         dimensions: dims,
         attribution,
         changes,
@@ -371,7 +370,7 @@ pub async fn export_changes(
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let ctx = prepare(old, new, filters).await?;
+    let ctx = prepare(old, new, filters, false).await?;
     let df = ctx
         .sql(&format!(
             "SELECT * FROM ({}) AS c ORDER BY domain",

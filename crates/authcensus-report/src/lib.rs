@@ -10,6 +10,7 @@
 //! the JSON structure and the engine decision.
 
 pub mod diff;
+mod diff_tally;
 pub mod options;
 pub mod profile;
 pub mod query;
