@@ -242,6 +242,28 @@ impl RemoteStore {
         })
     }
 
+    /// The snapshot ids under the prefix (its `snapshot=<ID>/` folders), sorted.
+    ///
+    /// # Errors
+    /// Listing failed.
+    pub fn snapshot_ids(&self) -> Result<Vec<String>, StoreError> {
+        let store = Arc::clone(&self.store);
+        let base = self.path_of("");
+        let err = self.remote_err("");
+        self.run(async move {
+            let listed = store.list_with_delimiter(Some(&base)).await.map_err(err)?;
+            let mut ids: Vec<String> = listed
+                .common_prefixes
+                .iter()
+                .filter_map(|p| p.filename())
+                .filter_map(|name| name.strip_prefix(layout::SNAPSHOT_PREFIX))
+                .map(str::to_string)
+                .collect();
+            ids.sort();
+            Ok(ids)
+        })
+    }
+
     /// The bytes of `rel`, `None` when there is no such object.
     ///
     /// # Errors

@@ -13,10 +13,10 @@ use crate::report::{OutputArgs, open, parse_filters, runtime};
 #[derive(Debug, Args)]
 #[command(after_help = "Exit status: 0 on success, 2 when a snapshot or an option is unusable.")]
 pub struct DiffArgs {
-    /// The older snapshot directory.
+    /// The older snapshot (directory, part file or s3://…/snapshot=ID URL).
     #[arg(value_name = "OLD")]
     old: PathBuf,
-    /// The newer snapshot directory.
+    /// The newer snapshot (directory, part file or s3://…/snapshot=ID URL).
     #[arg(value_name = "NEW")]
     new: PathBuf,
     /// Keep only rows whose DIM has VALUE on each side (e.g. suffix=go.jp); repeatable.
@@ -36,8 +36,8 @@ pub struct DiffArgs {
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let format = args.output.format()?;
     let filters = parse_filters(&args.filters)?;
-    let old = open(&args.old)?;
-    let new = open(&args.new)?;
+    let (old, _old_download) = open(&args.old)?;
+    let (new, _new_download) = open(&args.new)?;
     let rt = runtime()?;
     let opts = DiffOptions {
         filters: filters.clone(),

@@ -11,6 +11,7 @@ mod diff;
 mod domains;
 mod input_args;
 mod progress;
+mod remote_snapshot;
 mod report;
 mod testbed;
 mod trend;

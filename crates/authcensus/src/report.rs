@@ -12,6 +12,8 @@ use authcensus_report::render::{self, Format, docs};
 use authcensus_report::{Denominator, Filter, GroupBy, ReportOptions};
 use clap::Args;
 
+use crate::remote_snapshot::{Local, Want, localize};
+
 /// `--format` and `-o`, shared by `report`, `diff` and `trend`.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
@@ -79,7 +81,7 @@ pub(crate) fn parse_filters(filters: &[String]) -> anyhow::Result<Vec<Filter>> {
 #[derive(Debug, Args)]
 #[command(after_help = "Exit status: 0 on success, 2 when the snapshot or an option is unusable.")]
 pub struct ReportArgs {
-    /// Snapshot directory (ROOT/snapshot=ID), a root holding one snapshot, or a part file.
+    /// Snapshot directory (ROOT/snapshot=ID), a root holding one snapshot, a part file, or a URL (s3://bucket/prefix/snapshot=ID).
     #[arg(value_name = "SNAPSHOT")]
     snapshot: PathBuf,
     #[command(flatten)]
@@ -101,15 +103,18 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-pub(crate) fn open(path: &Path) -> anyhow::Result<authcensus_report::Snapshot> {
-    Ok(authcensus_report::open_snapshot(path)?)
+/// Opens a snapshot argument: a local path, or a URL downloaded first (see
+/// [`crate::remote_snapshot`]). Keep the returned guard while reading.
+pub(crate) fn open(path: &Path) -> anyhow::Result<(authcensus_report::Snapshot, Local)> {
+    let local = localize(path, Want::One)?;
+    Ok((authcensus_report::open_snapshot(&local.path)?, local))
 }
 
 /// Runs `authcensus report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let format = args.output.format()?;
     let opts = args.select.options()?;
-    let snapshot = open(&args.snapshot)?;
+    let (snapshot, _download) = open(&args.snapshot)?;
     let rt = runtime()?;
     let text = if let Some(path) = &args.profile {
         let profile = Profile::load(path)?;

@@ -12,7 +12,7 @@ use crate::report::{OutputArgs, SelectArgs, runtime};
 #[derive(Debug, Args)]
 #[command(after_help = "Exit status: 0 on success, 2 when a snapshot or an option is unusable.")]
 pub struct TrendArgs {
-    /// Directory holding snapshot=ID directories.
+    /// Directory (or s3://bucket/prefix URL) holding snapshot=ID directories.
     #[arg(value_name = "ROOT")]
     root: PathBuf,
     #[command(flatten)]
@@ -25,7 +25,8 @@ pub struct TrendArgs {
 pub fn run(args: TrendArgs) -> anyhow::Result<ExitCode> {
     let format = args.output.format()?;
     let opts = args.select.options()?;
-    let r = runtime()?.block_on(authcensus_report::trend::trend(&args.root, &opts))?;
+    let root = crate::remote_snapshot::localize(&args.root, crate::remote_snapshot::Want::All)?;
+    let r = runtime()?.block_on(authcensus_report::trend::trend(&root.path, &opts))?;
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&r)? + "\n",
         Format::Csv => docs::trend_csv(&r),

@@ -195,6 +195,19 @@ impl Survey<'_> {
     }
 }
 
+impl Survey<'_> {
+    /// `authcensus ARGS` with the S3 environment of the shards.
+    fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_authcensus"));
+        cmd.args(args).stdin(Stdio::null());
+        for (k, v) in S3_ENV {
+            cmd.env(k, v);
+        }
+        cmd.env("AWS_ENDPOINT_URL", self.endpoint);
+        cmd.output().unwrap()
+    }
+}
+
 fn ok(o: &Output) -> String {
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "shard failed: {stderr}");
@@ -344,6 +357,15 @@ fn four_shards_from_scheduler_envs_into_s3_equal_one_crawl_even_after_a_kill() {
         "{message}"
     );
 
+    // `report` straight from the store refuses it too, before downloading.
+    let o = survey.cli(&["report", "--format", "json", &format!("{url}/snapshot=s1")]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("3 of 4 shards finished") && stderr.contains("shard 2 of 0..4 missing"),
+        "{stderr}"
+    );
+
     // Shard 2 again, on another machine (empty staging), with the Slurm
     // environment this time (--array=1-4: task id 3): same shard, resumed.
     let o = survey
@@ -411,6 +433,32 @@ fn four_shards_from_scheduler_envs_into_s3_equal_one_crawl_even_after_a_kill() {
         "rows in the union of the shards"
     );
     assert_eq!(union, expected);
+
+    // report, diff and trend read the snapshot from the store by URL: the
+    // report equals the one of the downloaded copy, the diff against the
+    // single-machine crawl finds nothing, the trend sees the snapshot.
+    let remote = survey.cli(&["report", "--format", "json", &format!("{url}/snapshot=s1")]);
+    let local_report = survey.cli(&["report", "--format", "json", snap.to_str().unwrap()]);
+    ok(&remote);
+    ok(&local_report);
+    assert_eq!(
+        String::from_utf8_lossy(&remote.stdout),
+        String::from_utf8_lossy(&local_report.stdout)
+    );
+    let d = survey.cli(&[
+        "diff",
+        "--format",
+        "json",
+        reference.join("snapshot=s1").to_str().unwrap(),
+        &format!("{url}/snapshot=s1"),
+    ]);
+    ok(&d);
+    let d: serde_json::Value = serde_json::from_slice(&d.stdout).unwrap();
+    assert_eq!(d["common"], 2_000, "{d}");
+    assert_eq!(d["changes_total"], 0, "{d}");
+    let t = survey.cli(&["trend", "--format", "json", url]);
+    ok(&t);
+    assert!(String::from_utf8_lossy(&t.stdout).contains("\"s1\""));
 
     // DuckDB over the downloaded layout, with Hive partitioning.
     duckdb_counts(&local, &per_shard);
