@@ -11,7 +11,8 @@
 #   benches/scale.sh [N_DOMAINS]       # default 10000000; 1000000 is the quick run
 #
 # Environment knobs: SCALE_CONCURRENCY (crawler --concurrency, default: the
-# crawler's default), SCALE_WORK=DIR (kept), SCALE_EXTRA="..." (more crawl flags).
+# crawler's default), SCALE_ROWS_PER_FILE (default 100000), SCALE_WORK=DIR (kept),
+# SCALE_EXTRA="..." (more crawl flags).
 # Requires: a Rust toolchain, python3, /usr/bin/time (Debian `time`).
 set -euo pipefail
 
@@ -23,6 +24,7 @@ if [[ -n "${SCALE_WORK:-}" ]]; then WORK="$SCALE_WORK"; mkdir -p "$WORK"; else W
 PIDS=()
 cleanup() {
     local rc=$?
+    [[ -n "${CRAWL_PID:-}" ]] && kill "$CRAWL_PID" 2>/dev/null || true
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     if [[ -z "${SCALE_WORK:-}" ]]; then rm -rf "$WORK"; else echo "scale: work directory kept: $WORK" >&2; fi
@@ -55,7 +57,7 @@ START=$(date +%s.%N)
 set +e
 "$BIN" testbed synthetic-list "$N" |
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" crawl --resolver "127.0.0.1:$PORT" --timeout 2 --retries 2 \
-        --out "$WORK/out" --snapshot scale --no-progress --rows-per-file 100000 "${EXTRA[@]}" - 2>"$WORK/crawl.err" &
+        --out "$WORK/out" --snapshot scale --no-progress --rows-per-file "${SCALE_ROWS_PER_FILE:-100000}" "${EXTRA[@]}" - 2>"$WORK/crawl.err" &
 CRAWL_PIPE=$!
 set -e
 PIDS+=("$CRAWL_PIPE")
@@ -69,7 +71,10 @@ while kill -0 "$CRAWL_PIPE" 2>/dev/null; do
     fi
     if [[ -n "$CRAWL_PID" && -r "/proc/$CRAWL_PID/status" ]]; then
         rss="$(awk '/^VmRSS:/{print $2}' "/proc/$CRAWL_PID/status" 2>/dev/null || true)"
-        parts="$(find "$WORK/out" -name 'part-*.parquet' 2>/dev/null | wc -l)"
+        # `|| true`: until the crawl creates its output directory, find fails,
+        # and with pipefail and `set -e` that used to end the script at random
+        # (leaving the crawl orphaned, hammering a stopped server).
+        parts="$(find "$WORK/out" -name 'part-*.parquet' 2>/dev/null | wc -l || true)"
         [[ -n "$rss" ]] && echo "$(date +%s.%N),$rss,$parts" >>"$WORK/rss.csv"
     fi
     sleep 2
@@ -93,7 +98,7 @@ samples = []
 for line in open(os.path.join(work, "rss.csv")):
     ts, rss, parts = line.strip().split(",")
     samples.append((float(ts) - start, int(rss) / 1024, int(parts)))
-rows_per_part = 100_000
+rows_per_part = int(os.environ.get("SCALE_ROWS_PER_FILE", "100000"))
 by_million = {}
 for s, rss, parts in samples:
     done = parts * rows_per_part
