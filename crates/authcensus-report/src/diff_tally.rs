@@ -170,9 +170,12 @@ impl Tally {
                 for (d, (old, new)) in sides.iter().enumerate() {
                     let key = (old[row], new[row]);
                     *self.matrix[d].entry(key).or_insert(0) += 1;
-                    // As SQL's `old <> new`: a NULL side (id 0) is not a change.
+                    // A changed domain as `changed_sql` (the `--changes`
+                    // export) has it: `old IS DISTINCT FROM new`.
+                    changed |= key.0 != key.1;
+                    // Attribution as the first version's SQL `old <> new`:
+                    // a NULL side (id 0) is not attributed.
                     if key.0 != 0 && key.1 != 0 && key.0 != key.1 {
-                        changed = true;
                         for (kind, prov) in providers.iter().enumerate() {
                             *self
                                 .attribution

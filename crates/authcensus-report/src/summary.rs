@@ -531,7 +531,7 @@ impl GroupFigures {
             self.metrics
                 .insert(m.id.to_string(), Count::of(c, self.base));
         }
-        for id in std::iter::once("domain_status").chain(MIXES.iter().map(|m| m.id)) {
+        for id in mix_ids() {
             let denom = if id == "domain_status" {
                 self.rows
             } else {
@@ -615,6 +615,20 @@ pub async fn figures(
     Ok((total, groups))
 }
 
+/// Every mix id: `domain_status` (shares over all rows) and [`MIXES`]
+/// (shares over the base).
+fn mix_ids() -> impl Iterator<Item = &'static str> {
+    std::iter::once("domain_status").chain(MIXES.iter().map(|m| m.id))
+}
+
+/// `1, 2, …, n`: a GROUP BY over the first `n` selected columns.
+fn ordinals(n: usize) -> String {
+    (1..=n)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Figures per value of `key` (one group when `None`), in one scan of the
 /// snapshot: its rows are grouped by the key, whether they are in the base,
 /// and every [`FACTS`] column, and counted (`n`). The metrics and mixes then
@@ -635,12 +649,11 @@ async fn figures_by(
         format!("CASE WHEN ({base}) THEN 1 ELSE 0 END AS b"),
     ];
     facts.extend(FACTS.iter().map(|(name, sql)| format!("{sql} AS {name}")));
-    let group_by: Vec<String> = (1..=facts.len()).map(|i| i.to_string()).collect();
     let combos = ctx
         .sql(&format!(
             "SELECT {}, count(*) AS n FROM {table} WHERE {filter} GROUP BY {}",
             facts.join(", "),
-            group_by.join(", ")
+            ordinals(facts.len())
         ))
         .await?;
     let schema = std::sync::Arc::new(combos.schema().as_arrow().clone());
@@ -676,15 +689,12 @@ async fn figures_by(
             m.sql
         ));
     }
-    let group_by: Vec<String> = (1..=keys).map(|i| i.to_string()).collect();
     let sql = format!(
         "SELECT {} FROM {facts_table} GROUP BY {}",
         cols.join(", "),
-        group_by.join(", ")
+        ordinals(keys)
     );
-    let mix_ids: Vec<&str> = std::iter::once("domain_status")
-        .chain(MIXES.iter().map(|m| m.id))
-        .collect();
+    let mix_ids: Vec<&str> = mix_ids().collect();
     let mut groups: BTreeMap<Option<String>, GroupFigures> = BTreeMap::new();
     for r in rows(ctx, &sql).await? {
         let g = r.first().and_then(|v| v.opt_str());
