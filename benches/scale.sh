@@ -11,7 +11,7 @@
 #   benches/scale.sh [N_DOMAINS]       # default 10000000; 1000000 is the quick run
 #
 # Environment knobs: SCALE_CONCURRENCY (crawler --concurrency, default: the
-# crawler's default), SCALE_ROWS_PER_FILE (default 100000), SCALE_WORK=DIR (kept),
+# crawler's default), SCALE_ROWS_PER_FILE (default 10000, the crawl's default), SCALE_WORK=DIR (kept),
 # SCALE_EXTRA="..." (more crawl flags).
 # Requires: a Rust toolchain, python3, /usr/bin/time (Debian `time`).
 set -euo pipefail
@@ -20,6 +20,8 @@ N="${1:-10000000}"
 [[ "$N" =~ ^[0-9]+$ ]] || { echo "usage: benches/scale.sh [N_DOMAINS]" >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+ROWS_PER_FILE="${SCALE_ROWS_PER_FILE:-10000}"
+[[ "$ROWS_PER_FILE" =~ ^[1-9][0-9]*$ ]] || { echo "scale: SCALE_ROWS_PER_FILE must be a positive integer" >&2; exit 2; }
 if [[ -n "${SCALE_WORK:-}" ]]; then WORK="$SCALE_WORK"; mkdir -p "$WORK"; else WORK="$(mktemp -d /tmp/authcensus-scale.XXXXXX)"; fi
 PIDS=()
 cleanup() {
@@ -57,7 +59,7 @@ START=$(date +%s.%N)
 set +e
 "$BIN" testbed synthetic-list "$N" |
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" crawl --resolver "127.0.0.1:$PORT" --timeout 2 --retries 2 \
-        --out "$WORK/out" --snapshot scale --no-progress --rows-per-file "${SCALE_ROWS_PER_FILE:-100000}" "${EXTRA[@]}" - 2>"$WORK/crawl.err" &
+        --out "$WORK/out" --snapshot scale --no-progress --rows-per-file "$ROWS_PER_FILE" "${EXTRA[@]}" - 2>"$WORK/crawl.err" &
 CRAWL_PIPE=$!
 set -e
 PIDS+=("$CRAWL_PIPE")
@@ -86,7 +88,7 @@ END=$(date +%s.%N)
 
 mkdir -p benches/results
 OUT_JSON="benches/results/scale-$(date -u +%Y-%m-%d)-$N.json"
-python3 - "$WORK" "$N" "$START" "$END" "$OUT_JSON" <<'EOF'
+python3 - "$WORK" "$N" "$START" "$END" "$OUT_JSON" "$ROWS_PER_FILE" <<'EOF'
 import json, os, platform, sys
 work, n, start, end, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 t = {}
@@ -98,7 +100,7 @@ samples = []
 for line in open(os.path.join(work, "rss.csv")):
     ts, rss, parts = line.strip().split(",")
     samples.append((float(ts) - start, int(rss) / 1024, int(parts)))
-rows_per_part = int(os.environ.get("SCALE_ROWS_PER_FILE", "100000"))
+rows_per_part = int(sys.argv[6])
 by_million = {}
 for s, rss, parts in samples:
     done = parts * rows_per_part
@@ -116,6 +118,7 @@ res = {
     "peak_rss_mb": round(int(t.get("Maximum resident set size (kbytes)", 0)) / 1024, 1),
     "rss_mb_peak_by_million_done": {f"{k}M": round(v, 1) for k, v in sorted(by_million.items())},
     "rss_samples": len(samples),
+    "rows_per_file": rows_per_part,
     "cpu_s": round(float(t.get("User time (seconds)", 0)) + float(t.get("System time (seconds)", 0)), 1),
     "machine": {"nproc": os.cpu_count(), "kernel": platform.release()},
 }
