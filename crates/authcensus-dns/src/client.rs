@@ -366,22 +366,22 @@ impl DnsClient {
         let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
             return Attempt::NetError;
         };
-        if socket.send_to(&bytes, upstream).await.is_err() {
-            return Attempt::NetError;
-        }
+        socket.enqueue(&reg, bytes, upstream);
         bump(&inner.stats.sent);
         let sent_at = Instant::now();
         let _gauge = Outstanding::new(&inner.stats);
         let mut reg = reg;
         match tokio::time::timeout(inner.cfg.attempt_timeout, &mut reg.rx).await {
-            Ok(Ok(reply)) => {
+            Ok(Ok(Reply::Message(m))) => {
                 slot.finish(WindowEvent::Reply(sent_at.elapsed()));
-                match reply {
-                    Reply::Message(m) => Attempt::Reply(m),
-                    Reply::Truncated => Attempt::Truncated,
-                }
+                Attempt::Reply(m)
             }
-            Ok(Err(_)) => Attempt::NetError,
+            Ok(Ok(Reply::Truncated)) => {
+                slot.finish(WindowEvent::Reply(sent_at.elapsed()));
+                Attempt::Truncated
+            }
+            // Never sent: nothing for the window to learn.
+            Ok(Ok(Reply::SendFailed) | Err(_)) => Attempt::NetError,
             Err(_) => {
                 slot.finish(WindowEvent::Timeout);
                 Attempt::Timeout

@@ -39,6 +39,7 @@
 mod client;
 mod config;
 mod error;
+pub mod probe;
 mod resolv;
 mod stats;
 mod tcp;

@@ -94,3 +94,35 @@ mod tests {
         assert_eq!(listed, on_disk);
     }
 }
+
+/// Starts a loopback DNS server on a thread that answers REFUSED to every
+/// query (the way an authoritative-only server treats a name it does not
+/// serve) and returns its address. It lives as long as the test process.
+///
+/// For tests that need a resolver that is alive but gives no data: input
+/// handling, the start-up probe.
+///
+/// # Panics
+/// When no loopback UDP socket can be bound.
+#[allow(clippy::expect_used)]
+pub fn refusing_dns_server() -> std::net::SocketAddr {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
+    let addr = sock.local_addr().expect("local address of a bound socket");
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Some(query) = buf.get(..n).filter(|q| q.len() >= 12) else {
+                continue;
+            };
+            let mut reply = query.to_vec();
+            if let Some(b) = reply.get_mut(2) {
+                *b |= 0x80; // QR=1
+            }
+            if let Some(b) = reply.get_mut(3) {
+                *b = (*b & 0xf0) | 5; // RCODE=REFUSED
+            }
+            let _ = sock.send_to(&reply, from);
+        }
+    });
+    addr
+}

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use authcensus_crawl::{
     CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
 };
+use authcensus_dns::probe::{PROBE_NAME, ProbeOutcome, probe};
 use authcensus_dns::{DnsClient, DnsConfig};
 use authcensus_input::ShardSource;
 use authcensus_input::{DomainStream, FnSink, InputStats, Rejection, SuffixList};
@@ -327,10 +328,56 @@ impl CrawlOutcome {
     }
 }
 
+/// Probes every resolver once before the crawl ([`authcensus_dns::probe`])
+/// and returns those to use. When nothing listens at any of them the crawl
+/// would only collect timeouts, so that is an error. One where nothing
+/// listens while another answers is left out with a warning (each query
+/// sent there would wait a full timeout before failing over); a silent one
+/// stays, with a warning (it may only drop the probe).
+async fn check_resolvers(
+    resolvers: &[SocketAddr],
+    timeout: Duration,
+) -> anyhow::Result<Vec<SocketAddr>> {
+    let wait = timeout.min(Duration::from_secs(1));
+    // Concurrently: a silent resolver must not delay the others' probes.
+    let probes: Vec<_> = resolvers
+        .iter()
+        .map(|&r| tokio::spawn(probe(r, 2, wait)))
+        .collect();
+    let mut unreachable = Vec::new();
+    let mut usable = Vec::new();
+    for (&r, handle) in resolvers.iter().zip(probes) {
+        let outcome = handle
+            .await
+            .unwrap_or_else(|e| ProbeOutcome::Unreachable(format!("probe failed: {e}")));
+        match outcome {
+            ProbeOutcome::Answered => usable.push(r),
+            ProbeOutcome::Unreachable(why) => unreachable.push(format!("{r}: {why}")),
+            ProbeOutcome::Silent => {
+                tracing::warn!(
+                    "resolver {r} did not answer a probe query for `{PROBE_NAME}` within {:.1} s (twice); crawling with it anyway",
+                    wait.as_secs_f64()
+                );
+                usable.push(r);
+            }
+        }
+    }
+    if usable.is_empty() {
+        bail!(
+            "no DNS server listens at any resolver given: {}",
+            unreachable.join("; ")
+        );
+    }
+    for u in &unreachable {
+        tracing::warn!("resolver {u}: nothing listens there; crawling without it");
+    }
+    Ok(usable)
+}
+
 /// Runs one crawl inside a tokio runtime. `cancel` lets a caller (the demo)
 /// stop it; SIGINT and SIGTERM always do.
 pub async fn execute(
-    plan: CrawlPlan,
+    mut plan: CrawlPlan,
     cancel: Option<CancellationToken>,
 ) -> anyhow::Result<CrawlOutcome> {
     let started = Instant::now();
@@ -376,6 +423,9 @@ pub async fn execute(
             .to_string(),
     });
 
+    let usable = check_resolvers(&plan.resolvers, plan.dns.attempt_timeout).await?;
+    plan.dns.upstreams.clone_from(&usable);
+    plan.resolvers = usable;
     let client = DnsClient::new(plan.dns.clone())
         .await
         .context("starting the DNS client")?;
@@ -390,7 +440,9 @@ pub async fn execute(
     // The input runs on its own thread and hands targets over a bounded
     // channel: back-pressure reaches the reader, and a blocked read never
     // stalls the runtime for long (inputs are far faster than the crawl).
-    let (tx, rx) = std::sync::mpsc::sync_channel::<CrawlTarget>(4096);
+    // Targets travel in batches (see `read_input`): one hand-over, and one
+    // wake-up of a blocked reader, per batch rather than per domain.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<CrawlTarget>>(INPUT_BATCHES);
     let rejected_path = dir.join(REJECTED_FILE);
     let input = plan.input;
     let thread_psl = Arc::clone(&psl);
@@ -429,7 +481,18 @@ pub async fn execute(
     let progress = Arc::new(Progress::default());
     let bar = crate::progress::CrawlBar::start(Arc::clone(&progress), plan.progress);
     let dns = Arc::clone(&ctx.resolver);
-    let result = authcensus_crawl::crawl(rx.into_iter(), ctx, run, progress, cancel).await;
+    // On a worker thread, not on the thread blocked in `block_on`: every
+    // finished domain task wakes this driver, and a wake-up within the
+    // runtime's workers costs no thread switch.
+    let result = tokio::spawn(authcensus_crawl::crawl(
+        rx.into_iter().flatten(),
+        ctx,
+        run,
+        progress,
+        cancel,
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("the crawl task failed: {e}"))?;
     bar.finish();
     eprintln!("authcensus: dns: {:?}", dns.inner().stats().snapshot());
     let input = input_thread
@@ -492,11 +555,21 @@ pub async fn execute(
     })
 }
 
+/// Batches of targets the input channel holds.
+const INPUT_BATCHES: usize = 16;
+/// Most targets in one batch (so the channel holds at most 4,096 targets).
+const INPUT_BATCH: usize = 256;
+
+/// Reads the inputs and hands the targets to the crawl. A target goes over
+/// at once while the crawl keeps up (the channel has room); while the
+/// channel is full the targets gather into a batch of up to
+/// [`INPUT_BATCH`], so a crawl that is behind wakes this thread once per
+/// batch instead of once per domain.
 fn read_input(
     input: InputSettings,
     psl: Arc<SuffixList>,
     rejected_path: &std::path::Path,
-    tx: &std::sync::mpsc::SyncSender<CrawlTarget>,
+    tx: &std::sync::mpsc::SyncSender<Vec<CrawlTarget>>,
 ) -> InputOutcome {
     let mut rejects_error: Option<String> = None;
     let mut rejected = 0u64;
@@ -530,6 +603,8 @@ fn read_input(
     });
     let mut stream = DomainStream::new(input.inputs, input.options, psl, sink);
     let mut error = None;
+    let mut batch: Vec<CrawlTarget> = Vec::with_capacity(INPUT_BATCH);
+    let mut crawl_gone = false;
     for item in stream.by_ref() {
         match item {
             Ok(d) => {
@@ -541,8 +616,26 @@ fn read_input(
                     tag: d.tag.map(|t| t.to_string()),
                     rank: d.rank.and_then(|r| i64::try_from(r).ok()),
                 };
-                if tx.send(target).is_err() {
+                batch.push(target);
+                let full = batch.len() >= INPUT_BATCH;
+                let sent = if full {
+                    tx.send(std::mem::take(&mut batch)).map_err(|_| ())
+                } else {
+                    match tx.try_send(std::mem::take(&mut batch)) {
+                        Ok(()) => Ok(()),
+                        Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                            batch = back;
+                            Ok(())
+                        }
+                        Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(()),
+                    }
+                };
+                if sent.is_err() {
+                    crawl_gone = true;
                     break; // the crawl stopped (cancelled or failed)
+                }
+                if batch.capacity() == 0 {
+                    batch.reserve(INPUT_BATCH);
                 }
             }
             Err(e) => {
@@ -550,6 +643,9 @@ fn read_input(
                 break;
             }
         }
+    }
+    if !crawl_gone && !batch.is_empty() {
+        let _ = tx.send(batch);
     }
     let (stats, _sink) = stream.into_parts();
     if let Some(mut w) = out

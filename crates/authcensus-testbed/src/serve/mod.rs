@@ -169,6 +169,24 @@ fn load_sites(dir: &Path) -> Result<HashMap<String, https::Site>, Error> {
     Ok(sites)
 }
 
+/// Receive buffer asked for the DNS socket (the kernel caps it at
+/// `net.core.rmem_max`). The default (`rmem_default`, often 208 KiB) holds a
+/// few hundred queries: several crawls sending bursts at once would overrun
+/// it, and the test would measure the server's buffer instead of the crawl.
+const UDP_RECV_BUFFER_BYTES: usize = 4 << 20;
+
+/// A UDP socket bound to `addr` with a large receive buffer (best effort).
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    let _ = sock.set_recv_buffer_size(UDP_RECV_BUFFER_BYTES);
+    sock.bind(&addr.into())?;
+    Ok(sock.into())
+}
+
 /// Binds UDP and TCP on one port. With port 0 the kernel picks a free UDP
 /// port whose TCP twin may be taken by another process: try again (bounded)
 /// rather than fail.
@@ -176,7 +194,7 @@ fn bind_dns(addr: SocketAddr) -> Result<(UdpSocket, SocketAddr, TcpListener), Er
     const ATTEMPTS: usize = 32;
     let mut last = None;
     for _ in 0..ATTEMPTS {
-        let udp = UdpSocket::bind(addr).map_err(|e| io(addr, e))?;
+        let udp = bind_udp(addr).map_err(|e| io(addr, e))?;
         let bound = udp.local_addr().map_err(|e| io(addr, e))?;
         match TcpListener::bind(bound) {
             Ok(tcp) => return Ok((udp, bound, tcp)),

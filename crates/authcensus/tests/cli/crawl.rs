@@ -284,3 +284,55 @@ fn demo_runs_end_to_end() {
         );
     }
 }
+
+/// A UDP port on loopback where nothing listens (bound, then freed).
+fn closed_udp_port() -> String {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn a_resolver_where_nothing_listens_fails_fast_or_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let uni = dir.path().join("universe");
+    universe(200, 3, &uni);
+    let dead = closed_udp_port();
+    let input = uni.join("domains.txt");
+
+    // Only a dead resolver: an error at once, not 200 domains of timeouts.
+    let out = dir.path().join("dead");
+    let started = std::time::Instant::now();
+    let o = run(&crawl_args_with(&dead, None, &out, "2", "2", &[], &input));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no DNS server listens at any resolver given") && stderr.contains(&dead),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        !snapshot_dir(&out, "s1").join("manifest.json").exists(),
+        "no snapshot is started"
+    );
+
+    // A dead one next to a live one: left out with a warning, and the crawl
+    // is as exact as with the live one alone.
+    let tb = authcensus_testbed::serve(&uni, ServeOptions::default()).unwrap();
+    let out = dir.path().join("mixed");
+    let mut args = crawl_args(&tb, &uni, &out, &["--resolver", &dead]);
+    // Put the dead resolver first, where rotation starts.
+    let last_flag_value = args.len() - 2;
+    args.swap(2, last_flag_value);
+    let o = run(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("resolver {dead}")) && stderr.contains("crawling without it"),
+        "{stderr}"
+    );
+    let snap = snapshot_dir(&out, "s1");
+    let m = authcensus_store::Manifest::read(&snap).unwrap().unwrap();
+    let used: Vec<&str> = m.resolvers.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(used, vec![tb.dns_addr.to_string().as_str()]);
+    assert_exact(&uni, &read_snapshot_rows(&snap).unwrap());
+}

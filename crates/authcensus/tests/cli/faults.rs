@@ -244,10 +244,20 @@ fn faulty_network_crawl_completes_and_failures_are_statuses() {
 /// fault RNG's run-to-run variation.
 const RECOVERY_FLOOR: f64 = 0.98;
 
-/// A few domains and a resolver that answers nothing (a closed UDP port on
-/// loopback), for the tests that are about files, not answers.
+/// A few domains and a resolver that answers REFUSED to everything (a
+/// thread on a loopback UDP socket, alive for the rest of the test process),
+/// for the tests that are about files, not answers. (A closed port no
+/// longer works: the crawl's start-up probe refuses it.)
 fn offline_args(out: &Path, extra: &[&str], input: &Path) -> Vec<String> {
-    crawl_args_with("127.0.0.1:9", None, out, "0.05", "0", extra, input)
+    crawl_args_with(
+        &authcensus_testsupport::refusing_dns_server().to_string(),
+        None,
+        out,
+        "0.05",
+        "0",
+        extra,
+        input,
+    )
 }
 
 /// Every file under `dir`, recursively.
