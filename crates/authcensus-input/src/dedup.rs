@@ -23,9 +23,17 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::PathBuf;
 
-/// Default `limit`: names per tier (so at most 4,000,000 names in memory,
-/// about 250 MB for typical names).
-pub const DEFAULT_DEDUP_MEMORY: usize = 2_000_000;
+/// Default `limit`: names per tier, so at most 500,000 names in memory
+/// (about 60 MB for typical names; measured in `benches/README.md`).
+///
+/// Small on purpose: a crawl's memory must not grow with its input, and
+/// this set is the one structure that grows with the number of distinct
+/// names until it is full. At 250,000 names per tier the dedup reaches its
+/// ceiling after 500,000 names, so a crawl of 1M or 10M domains runs at the
+/// same memory; the price is that names after the first 250,000 are
+/// emitted in name order at the end of the input, and about 55 bytes of
+/// temporary disk per such name (`--spill-dir`).
+pub const DEFAULT_DEDUP_MEMORY: usize = 250_000;
 
 /// A candidate waiting for its dedup verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
