@@ -67,34 +67,6 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `crates/README.md` has a line for every crate, and names no crate that
-    /// is gone: an index that rots is worse than none.
-    #[test]
-    fn crate_index_lists_every_crate() {
-        let root = workspace_root();
-        let index = std::fs::read_to_string(root.join("crates/README.md")).unwrap();
-        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("crates"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join("Cargo.toml").exists())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        on_disk.sort();
-        let mut listed: Vec<String> = index
-            .lines()
-            .filter_map(|l| l.strip_prefix("- `"))
-            .filter_map(|l| l.split('`').next())
-            .map(str::to_owned)
-            .collect();
-        listed.sort();
-        assert_eq!(listed, on_disk);
-    }
-}
-
 /// Starts a loopback DNS server on a thread that answers REFUSED to every
 /// query (the way an authoritative-only server treats a name it does not
 /// serve) and returns its address. It lives as long as the test process.
@@ -125,4 +97,32 @@ pub fn refusing_dns_server() -> std::net::SocketAddr {
         }
     });
     addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `crates/README.md` has a line for every crate, and names no crate that
+    /// is gone: an index that rots is worse than none.
+    #[test]
+    fn crate_index_lists_every_crate() {
+        let root = workspace_root();
+        let index = std::fs::read_to_string(root.join("crates/README.md")).unwrap();
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("crates"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("Cargo.toml").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = index
+            .lines()
+            .filter_map(|l| l.strip_prefix("- `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_owned)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
 }
