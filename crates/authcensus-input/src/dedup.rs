@@ -12,6 +12,10 @@
 //!    buffer are merged, and the first arrival of each name is emitted, in
 //!    name order.
 //!
+//! At most [`MAX_RUNS`] runs are kept: when a spill would exceed that, the
+//! runs so far are merged into one (every record kept, in order), so a
+//! huge input never needs more open files than that, whatever its length.
+//!
 //! Memory is therefore at most `2 × limit` names plus one read buffer per run,
 //! and the answer is exact (names are compared in full; no hash or Bloom
 //! filter decides alone). Output order: tier-1 names in input order, then
@@ -34,6 +38,11 @@ use std::path::PathBuf;
 /// emitted in name order at the end of the input, and about 55 bytes of
 /// temporary disk per such name (`--spill-dir`).
 pub const DEFAULT_DEDUP_MEMORY: usize = 250_000;
+
+/// Most spilled runs held open at once (see the module docs): far below the
+/// usual limit of 1,024 open files per process. With the default `limit`,
+/// runs are merged once per 64M names.
+pub const MAX_RUNS: usize = 256;
 
 /// A candidate waiting for its dedup verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +81,8 @@ pub(crate) struct Dedup {
     runs: Vec<File>,
     spill_dir: Option<PathBuf>,
     seq: u64,
+    /// [`MAX_RUNS`], smaller in tests.
+    max_runs: usize,
 }
 
 impl Dedup {
@@ -84,6 +95,23 @@ impl Dedup {
             runs: Vec::new(),
             spill_dir,
             seq: 0,
+            max_runs: MAX_RUNS,
+        }
+    }
+
+    /// The same with at most `max_runs` runs open (at least 2).
+    #[cfg(test)]
+    fn with_max_runs(limit: usize, max_runs: usize) -> Self {
+        Self {
+            max_runs: max_runs.max(2),
+            ..Self::new(limit, None)
+        }
+    }
+
+    fn tempfile(&self) -> io::Result<File> {
+        match &self.spill_dir {
+            Some(dir) => tempfile::tempfile_in(dir),
+            None => tempfile::tempfile(),
         }
     }
 
@@ -115,12 +143,31 @@ impl Dedup {
     fn spill(&mut self) -> io::Result<()> {
         self.buffer
             .sort_unstable_by(|a, b| (&a.domain, a.seq).cmp(&(&b.domain, b.seq)));
-        let file = match &self.spill_dir {
-            Some(dir) => tempfile::tempfile_in(dir)?,
-            None => tempfile::tempfile()?,
-        };
-        let mut w = BufWriter::new(file);
+        if self.runs.len() >= self.max_runs {
+            self.compact()?;
+        }
+        let mut w = BufWriter::new(self.tempfile()?);
         for p in self.buffer.drain(..) {
+            write_record(&mut w, &p)?;
+        }
+        let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.rewind()?;
+        self.runs.push(file);
+        Ok(())
+    }
+
+    /// Merges every run so far into one, keeping every record (duplicates
+    /// included) in (name, arrival) order: the final merge then sees the
+    /// same sequence as it would from the separate runs.
+    fn compact(&mut self) -> io::Result<()> {
+        let sources = self
+            .runs
+            .drain(..)
+            .map(|f| RunSource::File(BufReader::new(f), String::new()))
+            .collect();
+        let mut merge = Merge::over(sources)?;
+        let mut w = BufWriter::new(self.tempfile()?);
+        while let Some(p) = merge.next_record()? {
             write_record(&mut w, &p)?;
         }
         let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -141,17 +188,7 @@ impl Dedup {
         sources.push(RunSource::Memory(
             std::mem::take(&mut self.buffer).into_iter(),
         ));
-        let mut merge = Merge {
-            heads: Vec::with_capacity(sources.len()),
-            heap: BinaryHeap::new(),
-            sources,
-            last: None,
-        };
-        for i in 0..merge.sources.len() {
-            merge.heads.push(None);
-            merge.refill(i)?;
-        }
-        Ok(merge)
+        Merge::over(sources)
     }
 }
 
@@ -217,6 +254,30 @@ pub(crate) struct Merge {
 }
 
 impl Merge {
+    fn over(sources: Vec<RunSource>) -> io::Result<Self> {
+        let mut merge = Merge {
+            heads: Vec::with_capacity(sources.len()),
+            heap: BinaryHeap::new(),
+            sources,
+            last: None,
+        };
+        for i in 0..merge.sources.len() {
+            merge.heads.push(None);
+            merge.refill(i)?;
+        }
+        Ok(merge)
+    }
+
+    /// The next record in (name, arrival) order, duplicates included.
+    fn next_record(&mut self) -> io::Result<Option<Pending>> {
+        let Some(Reverse((_, _, i))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let head = self.heads.get_mut(i).and_then(Option::take);
+        self.refill(i)?;
+        Ok(head)
+    }
+
     fn refill(&mut self, i: usize) -> io::Result<()> {
         let next = match self.sources.get_mut(i) {
             Some(s) => s.next()?,
@@ -235,15 +296,14 @@ impl Merge {
 impl Iterator for Merge {
     type Item = io::Result<Merged>;
     fn next(&mut self) -> Option<Self::Item> {
-        let Reverse((domain, _, i)) = self.heap.pop()?;
-        let head = self.heads.get_mut(i).and_then(Option::take)?;
-        if let Err(e) = self.refill(i) {
-            return Some(Err(e));
-        }
-        if self.last.as_deref() == Some(domain.as_str()) {
+        let head = match self.next_record() {
+            Ok(head) => head?,
+            Err(e) => return Some(Err(e)),
+        };
+        if self.last.as_deref() == Some(head.domain.as_str()) {
             return Some(Ok(Merged::Duplicate(head.source)));
         }
-        self.last = Some(domain);
+        self.last = Some(head.domain.clone());
         Some(Ok(Merged::Emit(head)))
     }
 }
@@ -294,5 +354,52 @@ mod tests {
         }
         assert_eq!(emitted, ["a", "b", "c", "d", "e", "f"]);
         assert_eq!(dups, 5);
+    }
+
+    /// Everything a dedup emits (in order) and the sources of the
+    /// duplicates it counted, for `names` offered from source `i % 3`.
+    fn run(mut d: Dedup, names: &[String]) -> (Vec<(String, u32)>, Vec<u32>, usize) {
+        let mut emitted = Vec::new();
+        let mut dups = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let mut x = p(n, (i % 3) as u32);
+            x.line = i as u64;
+            match d.offer(x).unwrap() {
+                Offer::Emit(p) => emitted.push((p.domain, p.source)),
+                Offer::Duplicate(s) => dups.push(s),
+                Offer::Deferred => {}
+            }
+        }
+        let runs = d.spilled_runs();
+        for m in d.finish().unwrap() {
+            match m.unwrap() {
+                Merged::Emit(p) => emitted.push((p.domain, p.source)),
+                Merged::Duplicate(s) => dups.push(s),
+            }
+        }
+        dups.sort_unstable();
+        (emitted, dups, runs)
+    }
+
+    #[test]
+    fn runs_beyond_the_cap_are_merged_and_the_answer_is_the_same() {
+        // 600 arrivals of 200 names (each name three times, spread out), a
+        // tier of 5 names: ~120 runs without a cap.
+        let names: Vec<String> = (0..600)
+            .map(|i| format!("n{}.example", (i * 7) % 200))
+            .collect();
+        let (free_emit, free_dups, free_runs) = run(Dedup::new(5, None), &names);
+        let (cap_emit, cap_dups, cap_runs) = run(Dedup::with_max_runs(5, 4), &names);
+        assert!(free_runs > 100, "{free_runs}");
+        assert!(cap_runs <= 4, "{cap_runs} runs open with a cap of 4");
+        assert_eq!(cap_emit, free_emit);
+        assert_eq!(cap_dups, free_dups);
+        // Exact: every name once, with the source of its first arrival.
+        assert_eq!(cap_emit.len(), 200);
+        assert_eq!(cap_dups.len(), 400);
+        for (name, source) in &cap_emit {
+            let first = names.iter().position(|n| n == name).unwrap();
+            assert_eq!(*source, (first % 3) as u32, "{name}");
+        }
     }
 }
