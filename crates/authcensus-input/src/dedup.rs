@@ -108,13 +108,6 @@ impl Dedup {
         }
     }
 
-    fn tempfile(&self) -> io::Result<File> {
-        match &self.spill_dir {
-            Some(dir) => tempfile::tempfile_in(dir),
-            None => tempfile::tempfile(),
-        }
-    }
-
     /// Number of runs written to disk so far.
     pub(crate) fn spilled_runs(&self) -> usize {
         self.runs.len()
@@ -141,54 +134,68 @@ impl Dedup {
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        self.buffer
-            .sort_unstable_by(|a, b| (&a.domain, a.seq).cmp(&(&b.domain, b.seq)));
+        self.sort_buffer();
         if self.runs.len() >= self.max_runs {
             self.compact()?;
         }
-        let mut w = BufWriter::new(self.tempfile()?);
+        let mut w = self.new_run()?;
         for p in self.buffer.drain(..) {
             write_record(&mut w, &p)?;
         }
-        let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.rewind()?;
-        self.runs.push(file);
-        Ok(())
+        self.close_run(w)
     }
 
     /// Merges every run so far into one, keeping every record (duplicates
     /// included) in (name, arrival) order: the final merge then sees the
     /// same sequence as it would from the separate runs.
     fn compact(&mut self) -> io::Result<()> {
-        let sources = self
-            .runs
-            .drain(..)
-            .map(|f| RunSource::File(BufReader::new(f), String::new()))
-            .collect();
-        let mut merge = Merge::over(sources)?;
-        let mut w = BufWriter::new(self.tempfile()?);
+        let mut merge = Merge::over(self.take_runs())?;
+        let mut w = self.new_run()?;
         while let Some(p) = merge.next_record()? {
             write_record(&mut w, &p)?;
         }
+        self.close_run(w)
+    }
+
+    /// Ends the input: the merge of everything deferred.
+    pub(crate) fn finish(&mut self) -> io::Result<Merge> {
+        self.sort_buffer();
+        let mut sources = self.take_runs();
+        sources.push(RunSource::Memory(
+            std::mem::take(&mut self.buffer).into_iter(),
+        ));
+        Merge::over(sources)
+    }
+
+    /// Runs and the merge are in (name, arrival) order.
+    fn sort_buffer(&mut self) {
+        self.buffer
+            .sort_unstable_by(|a, b| (&a.domain, a.seq).cmp(&(&b.domain, b.seq)));
+    }
+
+    /// A new, empty run file to write records to.
+    fn new_run(&self) -> io::Result<BufWriter<File>> {
+        let file = match &self.spill_dir {
+            Some(dir) => tempfile::tempfile_in(dir)?,
+            None => tempfile::tempfile()?,
+        };
+        Ok(BufWriter::new(file))
+    }
+
+    /// Flushes a run written with [`Self::new_run`] and keeps it, rewound.
+    fn close_run(&mut self, w: BufWriter<File>) -> io::Result<()> {
         let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.rewind()?;
         self.runs.push(file);
         Ok(())
     }
 
-    /// Ends the input: the merge of everything deferred.
-    pub(crate) fn finish(&mut self) -> io::Result<Merge> {
-        self.buffer
-            .sort_unstable_by(|a, b| (&a.domain, a.seq).cmp(&(&b.domain, b.seq)));
-        let mut sources: Vec<RunSource> = self
-            .runs
+    /// Every run so far, opened for reading (the dedup keeps none).
+    fn take_runs(&mut self) -> Vec<RunSource> {
+        self.runs
             .drain(..)
             .map(|f| RunSource::File(BufReader::new(f), String::new()))
-            .collect();
-        sources.push(RunSource::Memory(
-            std::mem::take(&mut self.buffer).into_iter(),
-        ));
-        Merge::over(sources)
+            .collect()
     }
 }
 
