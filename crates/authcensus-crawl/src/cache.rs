@@ -216,6 +216,24 @@ impl<R: Resolver> CachingResolver<R> {
         }
     }
 
+    /// TXT straight from the inner resolver, not looked up in or added to
+    /// the cache (counted as a miss and in `sent`). For names no other
+    /// domain can ask for: `_mta-sts.<d>` and `_smtp._tls.<d>` have no
+    /// fallback to another name (RFC 8461 §3.1, RFC 8460 §3), and each
+    /// domain is crawled once, so caching them only evicted shared answers
+    /// and cost two cache operations per query.
+    pub(crate) async fn txt_uncached(
+        &self,
+        name: &str,
+        sent: Option<&AtomicU32>,
+    ) -> Lookup<TxtRecord> {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = sent {
+            s.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.txt(name).await
+    }
+
     pub(crate) async fn a_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<Ipv4Addr> {
         let key = key(RecordType::A, name);
         match self
@@ -330,6 +348,12 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
             own_txt: Mutex::new(None),
             own_mx: Mutex::new(None),
         }
+    }
+
+    /// TXT of a name only this domain asks for, past the shared cache (see
+    /// [`CachingResolver::txt_uncached`]).
+    pub(crate) async fn txt_own_only(&self, name: &str) -> Lookup<TxtRecord> {
+        self.cache.txt_uncached(name, Some(&self.sent)).await
     }
 
     /// Queries sent to the network for this domain so far.

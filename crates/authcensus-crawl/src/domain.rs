@@ -186,7 +186,7 @@ where
         dmarc::discover_rfc9989(&dns, &domain, exists),
         dmarc::discover_rfc7489(&dns, ctx.org.as_ref(), &domain, exists),
         async {
-            let txt = dns.txt(&sts_name).await;
+            let txt = dns.txt_own_only(&sts_name).await;
             let fetch = match &txt {
                 Lookup::Records(r) => match mta_sts::select_txt(r) {
                     Ok(rec) => Some(ctx.fetcher.fetch_via(&dns, &domain, &rec.id).await),
@@ -196,7 +196,7 @@ where
             };
             (txt, fetch)
         },
-        dns.txt(&tlsrpt_name),
+        dns.txt_own_only(&tlsrpt_name),
         bimi::discover(&dns, &domain, org_psl.as_deref(), &s.bimi_selector),
         dns.ns(&ns_name),
     );

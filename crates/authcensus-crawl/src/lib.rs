@@ -37,5 +37,8 @@ pub use tokio_util::sync::CancellationToken;
 /// mimalloc: in a release crawl against a local Knot, glibc malloc/free
 /// (with `malloc_consolidate` and `unlink_chunk` from freeing the tasks'
 /// large futures) took about a fifth of the crawler's CPU (perf, 2026-11-23;
-/// benches/README.md "Profile notes").
+/// benches/README.md "Profile notes"). Built with `no_thp`: with
+/// transparent huge pages its fresh arena pages were faulted in 2 MiB at a
+/// time, and the kernel's zeroing of them was 13 % of the crawler's CPU
+/// (2026-12-04, benches/README.md "CPU per query, 2026-12-04").
 pub use mimalloc::MiMalloc as FastAlloc;

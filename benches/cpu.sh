@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Quick A/B of the crawler's CPU per query against Knot on loopback: the
+# figure that decides the crawl/dnsperf ratio (benches/README.md, "CPU per
+# query"). Interleaves runs of one or more authcensus binaries over the same
+# sample of a testbed universe served by Knot (one UDP worker), with a
+# dnsperf reference over the same domains in the same run.
+#
+#   benches/cpu.sh [BIN...]          # default: the release binary of this tree
+#
+# Environment knobs:
+#   CPU_WORK=DIR      work directory, kept between runs (default /tmp/authcensus-cpu)
+#   CPU_UNIVERSE=N    universe size (default 100000; generated once per work dir)
+#   CPU_SAMPLE=N      domains crawled per run (default 30000, the first N)
+#   CPU_ROUNDS=N      interleaved rounds (default 3)
+#   CPU_ENV="K=V ..." extra environment for the crawls (e.g. TOKIO_WORKER_THREADS=1)
+#   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
+#                     its own CPU is then counted in the crawler's figure
+# Prints one line per run: wall s, queries, q/s, crawler CPU µs/query (user+sys
+# from /usr/bin/time), Knot CPU µs/query, timeouts. Needs knotd, kdig, dnsperf, /usr/bin/time.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+WORK="${CPU_WORK:-/tmp/authcensus-cpu}"
+NU="${CPU_UNIVERSE:-100000}"
+NS="${CPU_SAMPLE:-30000}"
+ROUNDS="${CPU_ROUNDS:-3}"
+mkdir -p "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+log() { echo "cpu [$(date -u +%H:%M:%S)]: $*" >&2; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK="$(getconf CLK_TCK)"
+
+if [[ $# -eq 0 ]]; then
+    cargo build --release -p authcensus >&2
+    TD="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+    set -- "$TD/release/authcensus"
+fi
+BIN0="$1"
+U="$WORK/universe"
+if [[ ! -f "$U/domains.txt" ]]; then
+    log "testbed generate --domains $NU"
+    "$BIN0" testbed generate --domains "$NU" --seed 1 --out "$U" --realworld "$ROOT/../shared/data/realworld" >&2
+fi
+awk -v n="$NS" '!/^[[:space:]]*(#|$)/ && c++ < n' "$U/domains.txt" >"$WORK/sample.txt"
+mapfile -t ZONES < <(cd "$U/zones" && ls -- *.zone | sed 's/\.zone$//')
+
+KPORT="$(free_port)"
+mkdir -p "$WORK/knot"
+{
+    echo "server:"
+    echo "    rundir: \"$WORK/knot\""
+    echo "    listen: 127.0.0.1@$KPORT"
+    echo "    udp-workers: 1"
+    echo "    tcp-workers: 1"
+    echo "    background-workers: 1"
+    echo "log:"
+    echo "  - target: stderr"
+    echo "    any: warning"
+    echo "database:"
+    echo "    storage: \"$WORK/knot\""
+    echo "template:"
+    echo "  - id: default"
+    echo "    storage: \"$U/zones\""
+    echo "    semantic-checks: off"
+    echo "    journal-content: none"
+    echo "    zonefile-sync: -1"
+    echo "    zonefile-load: whole"
+    echo "    dnssec-signing: off"
+    echo "zone:"
+    for z in "${ZONES[@]}"; do echo "  - domain: \"$z.\""; echo "    file: \"$z.zone\""; done
+} >"$WORK/knot.conf"
+knotd -c "$WORK/knot.conf" 2>"$WORK/knotd.err" &
+KNOT=$!
+PIDS+=("$KNOT")
+for z in "${ZONES[0]}" "${ZONES[-1]}"; do
+    for _ in $(seq 1 600); do
+        kdig @127.0.0.1 -p "$KPORT" "$z." SOA +timeout=1 +retry=0 2>/dev/null | grep -q 'status: NOERROR' && break
+        sleep 0.5
+    done
+done
+HPORT="$(free_port)"
+"$BIN0" testbed serve "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+PIDS+=("$!")
+for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
+CA="$(awk '/^ca /{print $2}' "$WORK/serve.out")"
+
+# dnsperf reference: the per-domain mix over the sample (own TXT, MX, _dmarc,
+# _mta-sts, _smtp._tls, default._bimi, NS).
+awk '{d=$1; print d" TXT"; print d" MX"; print "_dmarc."d" TXT"; print "_mta-sts."d" TXT"; print "_smtp._tls."d" TXT"; print "default._bimi."d" TXT"; print d" NS"}' "$WORK/sample.txt" >"$WORK/queries.txt"
+NQ="$(wc -l <"$WORK/queries.txt")"
+k0="$(cpu_ticks "$KNOT")"
+dnsperf -s 127.0.0.1 -p "$KPORT" -d "$WORK/queries.txt" -c 1 -T 1 -n 1 -q 100 -Q 500000 >"$WORK/dnsperf.txt" 2>&1 || true
+k1="$(cpu_ticks "$KNOT")"
+qps="$(awk '/Queries per second/{print $4}' "$WORK/dnsperf.txt")"
+log "dnsperf -q 100 over $NQ queries: $qps q/s, Knot $(python3 -c "print(round(($k1-$k0)/$TCK*1e6/$NQ,2))") µs/q"
+
+for r in $(seq 1 "$ROUNDS"); do
+    for bin in "$@"; do
+        rm -rf "$WORK/snap"
+        k0="$(cpu_ticks "$KNOT")"
+        env ${CPU_ENV:-} /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.txt" ${CPU_WRAP:-} "$bin" crawl --resolver "127.0.0.1:$KPORT" \
+            --out "$WORK/snap" --snapshot s --no-progress --ca-file "$CA" --mta-sts-port "$HPORT" \
+            --concurrency 2048 "$WORK/sample.txt" 2>"$WORK/crawl.err" || { tail -3 "$WORK/crawl.err" >&2; }
+        k1="$(cpu_ticks "$KNOT")"
+        sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
+        to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
+        read -r wall user sys rss <"$WORK/time.txt"
+        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" <<'EOF'
+import sys
+r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:]
+wall, user, sys_, sent, kt = float(wall), float(user), float(sys_), int(sent or 0), int(kt)
+q = max(1, sent)
+print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
+EOF
+    done
+done
