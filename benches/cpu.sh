@@ -29,9 +29,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 log() { echo "cpu [$(date -u +%H:%M:%S)]: $*" >&2; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TCK="$(getconf CLK_TCK)"
+# free_port, cpu_ticks, TCK, write_knot_conf
+source "$ROOT/benches/lib.sh"
 
 if [[ $# -eq 0 ]]; then
     cargo build --release -p authcensus >&2
@@ -48,30 +47,7 @@ awk -v n="$NS" '!/^[[:space:]]*(#|$)/ && c++ < n' "$U/domains.txt" >"$WORK/sampl
 mapfile -t ZONES < <(cd "$U/zones" && ls -- *.zone | sed 's/\.zone$//')
 
 KPORT="$(free_port)"
-mkdir -p "$WORK/knot"
-{
-    echo "server:"
-    echo "    rundir: \"$WORK/knot\""
-    echo "    listen: 127.0.0.1@$KPORT"
-    echo "    udp-workers: 1"
-    echo "    tcp-workers: 1"
-    echo "    background-workers: 1"
-    echo "log:"
-    echo "  - target: stderr"
-    echo "    any: warning"
-    echo "database:"
-    echo "    storage: \"$WORK/knot\""
-    echo "template:"
-    echo "  - id: default"
-    echo "    storage: \"$U/zones\""
-    echo "    semantic-checks: off"
-    echo "    journal-content: none"
-    echo "    zonefile-sync: -1"
-    echo "    zonefile-load: whole"
-    echo "    dnssec-signing: off"
-    echo "zone:"
-    for z in "${ZONES[@]}"; do echo "  - domain: \"$z.\""; echo "    file: \"$z.zone\""; done
-} >"$WORK/knot.conf"
+write_knot_conf "$WORK/knot.conf" "$WORK/knot" "127.0.0.1@$KPORT"
 knotd -c "$WORK/knot.conf" 2>"$WORK/knotd.err" &
 KNOT=$!
 PIDS+=("$KNOT")

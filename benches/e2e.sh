@@ -52,10 +52,8 @@ trap 'exit 130' INT TERM
 
 log() { echo "e2e [$(date -u +%H:%M:%S)]: $*" >&2; }
 metric() { echo "$1=$2" >>"$METRICS"; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-# utime+stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TCK="$(getconf CLK_TCK)"
+# free_port, cpu_ticks, TCK, write_knot_conf
+source "$ROOT/benches/lib.sh"
 wait_dns() { # PORT NAME TYPE SECONDS
     local i
     for ((i = 0; i < $4 * 2; i++)); do
@@ -120,36 +118,6 @@ log "universe: $NDOM domains, ${#ZONES[@]} zones (${ZONES[*]:0:12})"
 
 # ---------------------------------------------------------------- Knot
 KPORT="$(free_port)"
-write_knot_conf() { # CONF DIR LISTEN...
-    local conf="$1" dir="$2"; shift 2
-    mkdir -p "$dir"
-    {
-        echo "server:"
-        echo "    rundir: \"$dir\""
-        for l in "$@"; do echo "    listen: $l"; done
-        echo "    udp-workers: 1"
-        echo "    tcp-workers: 1"
-        echo "    background-workers: 1"
-        echo "log:"
-        echo "  - target: stderr"
-        echo "    any: warning"
-        echo "database:"
-        echo "    storage: \"$dir\""
-        echo "template:"
-        echo "  - id: default"
-        echo "    storage: \"$U/zones\""
-        echo "    semantic-checks: off"
-        echo "    journal-content: none"
-        echo "    zonefile-sync: -1"
-        echo "    zonefile-load: whole"
-        echo "    dnssec-signing: off"
-        echo "zone:"
-        for z in "${ZONES[@]}"; do
-            echo "  - domain: \"$z.\""
-            echo "    file: \"$z.zone\""
-        done
-    } >"$conf"
-}
 write_knot_conf "$WORK/knot.conf" "$WORK/knot" "127.0.0.1@$KPORT"
 log "knotd on 127.0.0.1:$KPORT (1 UDP worker)"
 knotd -c "$WORK/knot.conf" 2>"$WORK/knotd.err" &

@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "scale [$(date -u +%H:%M:%S)]: $*" >&2; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source "$ROOT/benches/lib.sh" # free_port
 
 log "cargo build --release -p authcensus"
 cargo build --release -p authcensus >&2

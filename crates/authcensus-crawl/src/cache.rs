@@ -139,6 +139,14 @@ impl<R: Resolver> CachingResolver<R> {
         }
     }
 
+    /// Counts one query sent to the inner resolver, also in `sent`.
+    fn count_miss(&self, sent: Option<&AtomicU32>) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = sent {
+            s.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Looks `key` up in the cache or through `query`, adding 1 to `sent`
     /// when the inner resolver was asked.
     ///
@@ -152,12 +160,7 @@ impl<R: Resolver> CachingResolver<R> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer>,
     {
-        let count = || {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            if let Some(s) = sent {
-                s.fetch_add(1, Ordering::Relaxed);
-            }
-        };
+        let count = || self.count_miss(sent);
         let Some(cache) = &self.cache else {
             count();
             return query().await;
@@ -227,10 +230,7 @@ impl<R: Resolver> CachingResolver<R> {
         name: &str,
         sent: Option<&AtomicU32>,
     ) -> Lookup<TxtRecord> {
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        if let Some(s) = sent {
-            s.fetch_add(1, Ordering::Relaxed);
-        }
+        self.count_miss(sent);
         self.inner.txt(name).await
     }
 

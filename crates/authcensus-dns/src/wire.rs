@@ -262,6 +262,7 @@ fn has_soa(msg: &Message) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::op::{Edns, OpCode};
     use hickory_proto::rr::rdata::{A, CNAME, TXT};
 
     fn n(s: &str) -> Name {
@@ -269,7 +270,7 @@ mod tests {
     }
 
     fn reply(answers: Vec<Record>) -> Message {
-        let mut m = Message::new(1, MessageType::Response, hickory_proto::op::OpCode::Query);
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
         m.add_answers(answers);
         m
     }
@@ -336,7 +337,6 @@ mod tests {
     /// The query hickory itself encodes (the encoder used before the
     /// hand-written one).
     fn hickory_query(id: u16, name: &Name, rtype: RecordType, payload: u16) -> Vec<u8> {
-        use hickory_proto::op::{Edns, OpCode};
         let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
         msg.metadata.recursion_desired = true;
         let mut q = Query::query(name.clone(), rtype);
@@ -410,7 +410,7 @@ mod tests {
             _ => panic!("expected a truncated header"),
         }
         // Random corruption of a real reply never panics or hangs.
-        let mut reply = Message::new(9, MessageType::Response, hickory_proto::op::OpCode::Query);
+        let mut reply = Message::new(9, MessageType::Response, OpCode::Query);
         reply.add_query(Query::query(n("example.com"), RecordType::TXT));
         reply.add_answer(Record::from_rdata(
             n("example.com"),

@@ -1,0 +1,41 @@
+# Helpers shared by the benchmark scripts (sourced, not run).
+
+# A free TCP port on 127.0.0.1 (also free for UDP in practice).
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# utime+stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK="$(getconf CLK_TCK)"
+
+# Knot with one UDP, one TCP and one background worker serving every zone
+# of the universe: $U/zones/<zone>.zone for each name in the ZONES array
+# (both set by the caller). No DNSSEC, no journal.
+write_knot_conf() { # CONF DIR LISTEN...
+    local conf="$1" dir="$2"; shift 2
+    mkdir -p "$dir"
+    {
+        echo "server:"
+        echo "    rundir: \"$dir\""
+        for l in "$@"; do echo "    listen: $l"; done
+        echo "    udp-workers: 1"
+        echo "    tcp-workers: 1"
+        echo "    background-workers: 1"
+        echo "log:"
+        echo "  - target: stderr"
+        echo "    any: warning"
+        echo "database:"
+        echo "    storage: \"$dir\""
+        echo "template:"
+        echo "  - id: default"
+        echo "    storage: \"$U/zones\""
+        echo "    semantic-checks: off"
+        echo "    journal-content: none"
+        echo "    zonefile-sync: -1"
+        echo "    zonefile-load: whole"
+        echo "    dnssec-signing: off"
+        echo "zone:"
+        for z in "${ZONES[@]}"; do
+            echo "  - domain: \"$z.\""
+            echo "    file: \"$z.zone\""
+        done
+    } >"$conf"
+}
