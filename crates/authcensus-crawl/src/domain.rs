@@ -41,6 +41,30 @@ use crate::fetch::MtaStsFetcher;
 use crate::settings::{CrawlSettings, CrawlTarget};
 use crate::text::Bounded;
 
+/// Runs first on each lane thread of [`crate::crawl`], inside the lane's
+/// runtime, and returns a value the lane keeps until it ends (the binary
+/// gives each lane its own DNS sockets here: `DnsClient::enter_lane` and
+/// its guard). An error ends that lane before it takes any domain.
+pub type LaneSetup = Arc<
+    dyn Fn() -> futures::future::LocalBoxFuture<'static, Result<Box<dyn std::any::Any>, String>>
+        + Send
+        + Sync,
+>;
+
+/// Makes a [`LaneSetup`] of `f`: the value its future yields is kept by the
+/// lane until the lane ends.
+pub fn lane_setup<F, Fut, G>(f: F) -> LaneSetup
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<G, String>> + 'static,
+    G: 'static,
+{
+    Arc::new(move || {
+        let fut = f();
+        Box::pin(async move { fut.await.map(|g| Box::new(g) as Box<dyn std::any::Any>) })
+    })
+}
+
 /// What every domain of a crawl shares: the cached resolver, the
 /// organisational-domain oracle (the PSL), the policy fetcher and the settings.
 pub struct CrawlContext<R, O> {
@@ -52,6 +76,8 @@ pub struct CrawlContext<R, O> {
     pub fetcher: Arc<MtaStsFetcher<CachingResolver<R>>>,
     /// The settings.
     pub settings: Arc<CrawlSettings>,
+    /// Per-lane setup ([`LaneSetup`]), if any.
+    pub lane_setup: Option<LaneSetup>,
 }
 
 impl<R, O> Clone for CrawlContext<R, O> {
@@ -61,6 +87,7 @@ impl<R, O> Clone for CrawlContext<R, O> {
             org: Arc::clone(&self.org),
             fetcher: Arc::clone(&self.fetcher),
             settings: Arc::clone(&self.settings),
+            lane_setup: self.lane_setup.clone(),
         }
     }
 }
@@ -87,6 +114,7 @@ where
             org: Arc::new(org),
             fetcher,
             settings: Arc::new(settings),
+            lane_setup: None,
         })
     }
 }

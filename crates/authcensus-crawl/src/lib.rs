@@ -20,12 +20,13 @@
 pub mod cache;
 pub mod domain;
 pub mod fetch;
+mod lanes;
 pub mod pipeline;
 pub mod settings;
 pub mod text;
 
 pub use cache::{CacheStats, CachingResolver};
-pub use domain::{CrawlContext, base_row, crawl_domain};
+pub use domain::{CrawlContext, LaneSetup, base_row, crawl_domain, lane_setup};
 pub use fetch::{FetchSetupError, FetchStats, MtaStsFetcher};
 pub use pipeline::{CrawlError, CrawlSummary, Progress, RunConfig, crawl};
 pub use settings::{CrawlSettings, CrawlTarget, default_user_agent};

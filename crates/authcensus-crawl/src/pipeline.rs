@@ -2,10 +2,13 @@
 //! pipeline into the snapshot writer, with resume and cancellation.
 //!
 //! ```text
-//! targets ──► buffer_unordered(concurrency) ──► bounded channel ──► writer thread
-//!             (tokio tasks, one per domain)     (batches of rows)   (Parquet parts,
-//!                                                                    manifest)
+//! targets ──► queue ──► lanes (threads, one runtime each; ──► bounded channel ──► writer thread
+//!                       concurrency split among them,       (batches of rows)   (Parquet parts,
+//!                       one tokio task per domain)                               manifest)
 //! ```
+//!
+//! See [`crate::lanes`] for why domains run on several single-threaded
+//! runtimes rather than one multi-threaded one.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,16 +20,16 @@ use authcensus_records::dns::Resolver;
 use authcensus_store::manifest::rfc3339_now;
 use authcensus_store::writer::PartInfo;
 use authcensus_store::{Manifest, SnapshotRow, SnapshotWriter, StoreError, WriterOptions};
-use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::CacheStats;
-use crate::domain::{CrawlContext, base_row, crawl_domain};
+use crate::domain::CrawlContext;
 use crate::fetch::{FetchSetupError, FetchStats};
+use crate::lanes::{self, ROW_BATCH};
 use crate::settings::CrawlTarget;
 
-/// Rows handed to the writer thread at once.
-const ROW_BATCH: usize = 64;
+/// Targets waiting for a lane.
+const TARGET_QUEUE: usize = 256;
 
 /// Fewest rows the channel to the writer thread holds.
 const MIN_CHANNEL_ROWS: usize = 8192;
@@ -73,7 +76,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    fn count(&self, status: &str) {
+    pub(crate) fn count(&self, status: &str) {
         self.done.fetch_add(1, Ordering::Relaxed);
         let c = match status {
             "ok" => &self.ok,
@@ -121,6 +124,9 @@ pub enum CrawlError {
     /// The writer thread died.
     #[error("the snapshot writer thread stopped unexpectedly")]
     WriterGone,
+    /// A crawl thread could not start or stopped unexpectedly.
+    #[error("crawl thread: {0}")]
+    Lane(String),
 }
 
 /// Runs a crawl (see the module docs) with `ctx` (built by
@@ -179,6 +185,26 @@ where
     // Set when the cancellation cut the input short (not when it fired
     // after the last target was taken: that run is complete).
     let cut = AtomicBool::new(false);
+    let (target_tx, target_rx) = tokio::sync::mpsc::channel::<CrawlTarget>(TARGET_QUEUE);
+    let shared = lanes::Shared {
+        targets: Arc::new(tokio::sync::Mutex::new(target_rx)),
+        rows: tx,
+        progress: Arc::clone(&progress),
+    };
+    let outcomes = lanes::start(&ctx, &shared, ctx.settings.threads, concurrency);
+    // Only the lanes hold the queue's receiver and the writer's sender now:
+    // when every lane has stopped, the feeding below ends and so does the writer.
+    drop(shared);
+
+    // Back-pressure: the lanes hold at most `concurrency` domain tasks in
+    // flight in all and pull the next target only when one finishes; the
+    // queue holds `TARGET_QUEUE` targets, so `send().await` below suspends
+    // this loop (and so the intake of targets) while the lanes are busy. A
+    // finished row goes into the bounded channel to the writer with
+    // `send().await`, which suspends its lane while the writer thread is
+    // behind. Memory is bounded by `concurrency` tasks, the queue, the
+    // channel's max(2 × `concurrency`, 8192) rows and the writer's
+    // `rows_per_file` buffer.
     let todo = targets
         .take_while(|_| {
             let stop = cancel.is_cancelled();
@@ -195,64 +221,36 @@ where
             }
             !seen
         });
-    // Back-pressure: `buffer_unordered` holds at most `concurrency` domain
-    // tasks in flight and pulls the next target only when one finishes; each
-    // finished row goes into the bounded channel with `send().await`, which
-    // suspends this loop (and so the intake of targets) while the writer
-    // thread is behind. Memory is bounded by `concurrency` tasks, the
-    // channel's max(2 × `concurrency`, 8192) rows and the writer's
-    // `rows_per_file` buffer.
-    let mut rows = futures::stream::iter(todo)
-        .map(|target| {
-            let ctx = ctx.clone();
-            progress.started.fetch_add(1, Ordering::Relaxed);
-            async move {
-                let task_target = target.clone();
-                let handle = tokio::spawn(async move { crawl_domain(&ctx, &task_target).await });
-                // A panicking domain task must still yield a row.
-                handle.await.unwrap_or_else(|_| base_row(&target))
-            }
-        })
-        .buffer_unordered(concurrency);
-    let mut writer_alive = true;
-    let mut by_status = [0u64; 3];
-    let mut batch = Vec::with_capacity(ROW_BATCH);
-    loop {
-        // A batch goes out when full, or as soon as no further row is ready
-        // (so a slow crawl still hands every row over promptly).
-        let next = match rows.next().now_or_never() {
-            Some(next) => next,
-            None => {
-                if !hand_over(&tx, &mut batch).await {
-                    writer_alive = false;
-                    break;
-                }
-                rows.next().await
-            }
-        };
-        let Some(row) = next else { break };
-        progress.count(&row.domain_status);
-        by_status[match row.domain_status.as_str() {
-            "ok" => 0,
-            "nxdomain" => 1,
-            _ => 2,
-        }] += 1;
-        batch.push(row);
-        if batch.len() >= ROW_BATCH && !hand_over(&tx, &mut batch).await {
-            writer_alive = false;
+    for target in todo {
+        if target_tx.send(target).await.is_err() {
+            // Every lane has stopped (the writer is gone, or a lane failed).
             break;
         }
     }
-    if writer_alive && !hand_over(&tx, &mut batch).await {
-        writer_alive = false;
+    drop(target_tx);
+    let mut by_status = [0u64; 3];
+    let mut writer_alive = true;
+    let mut lane_error = None;
+    for outcome in outcomes {
+        match outcome.await {
+            Ok(Ok(lane)) => {
+                writer_alive &= lane.writer_alive;
+                for (total, n) in by_status.iter_mut().zip(lane.by_status) {
+                    *total += n;
+                }
+            }
+            Ok(Err(e)) => lane_error = Some(e),
+            Err(_) => lane_error = Some(String::from("a crawl thread stopped unexpectedly")),
+        }
     }
-    drop(rows);
-    drop(tx);
     let cancelled = cut.load(Ordering::Relaxed);
     let outcome = writer_task.await.map_err(|_| CrawlError::WriterGone)?;
     let (mut manifest, parts) = outcome?;
     if !writer_alive {
         return Err(CrawlError::WriterGone);
+    }
+    if let Some(e) = lane_error {
+        return Err(CrawlError::Lane(e));
     }
     manifest.complete = !cancelled;
     manifest.finished_at = Some(rfc3339_now());
@@ -328,19 +326,6 @@ fn start_manifest(
             .any(|d| d.file_name().is_some_and(|n| n.to_string_lossy() == p.file))
     });
     Ok(m)
-}
-
-/// Sends the rows gathered in `batch` (if any) to the writer thread, leaving
-/// `batch` empty; false when the writer thread is gone.
-async fn hand_over(
-    tx: &tokio::sync::mpsc::Sender<Vec<SnapshotRow>>,
-    batch: &mut Vec<SnapshotRow>,
-) -> bool {
-    if batch.is_empty() {
-        return true;
-    }
-    let full = std::mem::replace(batch, Vec::with_capacity(ROW_BATCH));
-    tx.send(full).await.is_ok()
 }
 
 /// The writer thread: pushes rows, records each closed part in the manifest.

@@ -58,6 +58,12 @@ pub struct CrawlSettings {
     /// distant and fast (then raise it: each domain in flight costs a few
     /// tens of KiB).
     pub concurrency: usize,
+    /// Threads crawling domains, each driving its own single-threaded
+    /// runtime (a lane; `concurrency` is split among them). Default 1; the
+    /// binary's `--threads` defaults to the number of CPUs. Not a limit on
+    /// what is measured, so not in the manifest.
+    #[serde(skip)]
+    pub threads: usize,
     /// SPF walk limits (RFC 7208 §4.6.4 and the analysis work bounds).
     #[serde(serialize_with = "ser_limits")]
     pub spf_limits: Limits,
@@ -106,6 +112,7 @@ impl Default for CrawlSettings {
     fn default() -> Self {
         CrawlSettings {
             concurrency: 1024,
+            threads: 1,
             spf_limits: Limits::default(),
             mta_sts_fetch_timeout: Duration::from_secs(20),
             max_policy_body: DEFAULT_MAX_POLICY_BODY,

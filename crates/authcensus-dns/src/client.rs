@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::DnsError;
 use crate::config::{DnsConfig, burst_for};
+use crate::lane::{self, Lane, LaneGuard};
 use crate::stats::{Stats, bump};
 use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
@@ -68,8 +69,12 @@ impl Limiter {
 #[derive(Debug)]
 struct Inner {
     cfg: DnsConfig,
-    v4: Option<SocketSet>,
-    v6: Option<SocketSet>,
+    /// The shared lane: sockets for threads that entered no lane of their own.
+    shared: Lane,
+    /// Every lane entered (for the in-flight count).
+    lanes: std::sync::Mutex<Vec<std::sync::Weak<Lane>>>,
+    /// This client's key in the threads' lane tables.
+    id: usize,
     windows: Vec<Window>,
     global: Option<Limiter>,
     per_upstream: Vec<Option<Limiter>>,
@@ -112,16 +117,7 @@ impl DnsClient {
     pub async fn new(cfg: DnsConfig) -> Result<Self, DnsError> {
         cfg.validate()?;
         let stats = Arc::new(Stats::default());
-        let v4 = if cfg.upstreams.iter().any(SocketAddr::is_ipv4) {
-            Some(SocketSet::bind(false, cfg.sockets, Arc::clone(&stats)).await?)
-        } else {
-            None
-        };
-        let v6 = if cfg.upstreams.iter().any(SocketAddr::is_ipv6) {
-            Some(SocketSet::bind(true, cfg.sockets, Arc::clone(&stats)).await?)
-        } else {
-            None
-        };
+        let shared = Lane::bind(&cfg, &stats).await?;
         let inner = Inner {
             windows: cfg
                 .upstreams
@@ -138,8 +134,9 @@ impl DnsClient {
             stats,
             rotation: AtomicUsize::new(0),
             clock: DefaultClock::default(),
-            v4,
-            v6,
+            shared,
+            lanes: std::sync::Mutex::new(Vec::new()),
+            id: lane::next_client_id(),
             cfg,
         };
         Ok(DnsClient {
@@ -157,10 +154,34 @@ impl DnsClient {
         &self.inner.stats
     }
 
-    /// UDP attempts currently registered (waiting for a reply).
+    /// UDP attempts currently registered (waiting for a reply), all lanes.
     pub fn in_flight(&self) -> usize {
-        let s = |set: &Option<SocketSet>| set.as_ref().map_or(0, SocketSet::in_flight);
-        s(&self.inner.v4) + s(&self.inner.v6)
+        let lanes = self
+            .inner
+            .lanes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .map(|l| l.in_flight())
+            .sum::<usize>();
+        self.inner.shared.in_flight() + lanes
+    }
+
+    /// Gives the calling thread a lane of its own ([`crate::lane`]): binds
+    /// `sockets` UDP sockets per address family whose send and receive
+    /// tasks run on the current runtime, and sends this thread's attempts
+    /// through them until the returned guard is dropped. Meant for a thread
+    /// driving a current-thread runtime (one per core); limits, windows and
+    /// counters stay shared with every other lane. Entering again replaces
+    /// the thread's earlier lane.
+    ///
+    /// # Errors
+    /// [`DnsError::Bind`] when a socket cannot be bound.
+    pub async fn enter_lane(&self) -> Result<LaneGuard, DnsError> {
+        let lane = Arc::new(Lane::bind(&self.inner.cfg, &self.inner.stats).await?);
+        lane::install(self.inner.id, lane, &self.inner.lanes);
+        Ok(LaneGuard::new(self.inner.id))
     }
 
     /// Resolves `name`/`qtype` with retries, failover, TC=1 → TCP and CNAME
@@ -352,12 +373,9 @@ impl DnsClient {
         };
         let slot = window.acquire(&inner.stats).await;
         self.take_rate_permits(idx).await;
-        let set = if upstream.is_ipv4() {
-            &inner.v4
-        } else {
-            &inner.v6
-        };
-        let Some(socket) = set.as_ref().and_then(SocketSet::pick) else {
+        let own = lane::current(inner.id);
+        let lane = own.as_deref().unwrap_or(&inner.shared);
+        let Some(socket) = lane.sockets(upstream.is_ipv4()).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };
         let Some(reg) = socket.register(upstream, name, rtype) else {

@@ -25,7 +25,9 @@
 //! - retries with jittered backoff and failover to the next upstream;
 //! - a global and a per-upstream rate limit (governor) on every attempt;
 //! - an AIMD window on outstanding attempts per upstream ([`window`]) so a
-//!   resolver's receive buffer is not overrun.
+//!   resolver's receive buffer is not overrun;
+//! - lanes ([`lane`]): a thread driving its own single-threaded runtime can
+//!   have sockets of its own, so replies wake their tasks on the same thread.
 //!
 //! Outcomes are data: NXDOMAIN, NODATA, SERVFAIL and timeouts are values,
 //! and [`DnsError`] is only for configuration and socket-binding failures.
@@ -39,6 +41,7 @@
 mod client;
 mod config;
 mod error;
+pub mod lane;
 pub mod probe;
 mod resolv;
 mod stats;
@@ -54,6 +57,7 @@ pub mod testserver;
 pub use client::{DnsClient, to_lookup};
 pub use config::DnsConfig;
 pub use error::DnsError;
+pub use lane::LaneGuard;
 pub use resolv::{parse_resolv_conf, read_resolv_conf, system_resolvers};
 pub use stats::{Stats, StatsSnapshot};
 pub use types::{AnswerRecord, QueryOutcome, QueryStatus, QueryType, RecordData};

@@ -85,6 +85,8 @@ pub struct LoggedQuery {
     pub recursion_desired: bool,
     /// EDNS payload advertised, if any.
     pub edns_payload: Option<u16>,
+    /// The client's address and port (the socket the query came from).
+    pub from: SocketAddr,
 }
 
 #[derive(Debug, Default)]
@@ -312,7 +314,7 @@ impl State {
         Some((b, name, rtype))
     }
 
-    fn log(&self, req: &Message, name: String, rtype: RecordType, tcp: bool) {
+    fn log(&self, req: &Message, name: String, rtype: RecordType, tcp: bool, from: SocketAddr) {
         if let Ok(mut l) = self.log.lock() {
             l.push(LoggedQuery {
                 at: Instant::now(),
@@ -321,6 +323,7 @@ impl State {
                 tcp,
                 recursion_desired: req.metadata.recursion_desired,
                 edns_payload: req.edns.as_ref().map(Edns::max_payload),
+                from,
             });
         }
     }
@@ -338,7 +341,7 @@ async fn udp_loop(sock: Arc<UdpSocket>, decoy: Arc<UdpSocket>, state: Arc<State>
         let Some((b, name, rtype)) = state.behavior(&req) else {
             continue;
         };
-        state.log(&req, name, rtype, false);
+        state.log(&req, name, rtype, false, src);
         match b {
             Behavior::Delay(d, inner) => {
                 let (sock, decoy) = (Arc::clone(&sock), Arc::clone(&decoy));
@@ -423,13 +426,13 @@ fn udp_respond(sock: &UdpSocket, decoy: &UdpSocket, req: &Message, b: &Behavior,
 
 async fn tcp_loop(listener: TcpListener, state: Arc<State>) {
     loop {
-        if let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(tcp_conn(stream, Arc::clone(&state)));
+        if let Ok((stream, from)) = listener.accept().await {
+            tokio::spawn(tcp_conn(stream, from, Arc::clone(&state)));
         }
     }
 }
 
-async fn tcp_conn(mut stream: TcpStream, state: Arc<State>) {
+async fn tcp_conn(mut stream: TcpStream, from: SocketAddr, state: Arc<State>) {
     loop {
         let mut len = [0u8; 2];
         if stream.read_exact(&mut len).await.is_err() {
@@ -445,7 +448,7 @@ async fn tcp_conn(mut stream: TcpStream, state: Arc<State>) {
         let Some((mut b, name, rtype)) = state.behavior(&req) else {
             return;
         };
-        state.log(&req, name, rtype, true);
+        state.log(&req, name, rtype, true, from);
         while let Behavior::Delay(d, inner) = b {
             tokio::time::sleep(d).await;
             b = *inner;

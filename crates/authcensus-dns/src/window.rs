@@ -10,7 +10,7 @@
 //!
 //! - it starts at `window_initial` (default 200, safe for a local server);
 //! - it grows only on replies that show no queueing: a reply whose round-trip
-//!   time is at most `2 × base + 1 ms`, where `base` is the smallest
+//!   time is at most `2 × base + 0.25 ms`, where `base` is the smallest
 //!   round-trip time seen recently (the last one to two [`BASE_PERIOD`]s).
 //!   A local server whose queue fills answers ever later, so the window stops
 //!   growing before its buffer overflows; a distant server (base 50 ms)
@@ -42,7 +42,7 @@ pub(crate) const BASE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Queueing delay always tolerated on top of the base round-trip time
 /// (scheduling noise of a busy client).
-const RTT_SLACK: Duration = Duration::from_millis(1);
+const RTT_SLACK: Duration = Duration::from_micros(250);
 
 /// Slow start only against an upstream at least this far away. A local
 /// server's queue fills within one round trip, faster than the delay signal
@@ -332,8 +332,11 @@ mod tests {
                 w.acquire(&stats).await.finish(ms(102));
             }
             assert_eq!(w.current(), (32, 0));
-            // Up to 2 x base + 1 ms still counts as no queueing.
-            w.acquire(&stats).await.finish(ms(101));
+            // Up to 2 x base + 0.25 ms still counts as no queueing.
+            let us = |n| WindowEvent::Reply(Duration::from_micros(n));
+            w.acquire(&stats).await.finish(us(100_300));
+            assert_eq!(w.current(), (32, 0));
+            w.acquire(&stats).await.finish(us(100_250));
             assert_eq!(w.current(), (33, 0));
         });
         // Never above the maximum.

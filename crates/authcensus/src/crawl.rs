@@ -79,9 +79,12 @@ pub struct CrawlArgs {
     /// Cap on DNS queries per second to each resolver [default: no cap].
     #[arg(long, value_name = "N")]
     qps_per_resolver: Option<u32>,
-    /// Domains in flight at once.
+    /// Domains in flight at once (in all threads).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     concurrency: usize,
+    /// Threads crawling domains, each with its own event loop and DNS sockets [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// Floor of each resolver's adaptive in-flight window [default: 8]. The
     /// window halves on bursts of timeouts, reading them as congestion; on a
     /// path whose losses are random or whose timeouts come from servers that
@@ -206,6 +209,15 @@ impl CrawlPlan {
         if args.rows_per_file == 0 {
             bail!("`--rows-per-file` must be at least 1");
         }
+        let threads = match args.threads {
+            Some(n) if !(1..=MAX_THREADS).contains(&n) => {
+                bail!("`--threads` must be between 1 and {MAX_THREADS}")
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .min(MAX_THREADS),
+        };
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
         dns.retries = args.retries;
@@ -222,6 +234,7 @@ impl CrawlPlan {
             .transpose()?;
         let mut crawl = CrawlSettings {
             concurrency: args.concurrency,
+            threads,
             ca_file: args.ca_file,
             https_port: args.mta_sts_port,
             ..CrawlSettings::default()
@@ -264,6 +277,9 @@ impl CrawlPlan {
         })
     }
 }
+
+/// Most `--threads`.
+const MAX_THREADS: usize = 256;
 
 fn nonzero(flag: &'static str) -> impl Fn(u32) -> anyhow::Result<std::num::NonZeroU32> {
     move |n| std::num::NonZeroU32::new(n).with_context(|| format!("`{flag}` must be at least 1"))
@@ -431,8 +447,19 @@ pub async fn execute(
         .context("starting the DNS client")?;
     let org_psl = Arc::clone(&psl);
     let org = move |name: &str| org_psl.organizational_domain(name);
-    let ctx = CrawlContext::new(client, org, plan.crawl.clone())
+    let lane_client = client.clone();
+    let mut ctx = CrawlContext::new(client, org, plan.crawl.clone())
         .context("setting up MTA-STS policy fetches")?;
+    // Each crawl thread gets DNS sockets of its own (authcensus_dns::lane).
+    ctx.lane_setup = Some(authcensus_crawl::lane_setup(move || {
+        let client = lane_client.clone();
+        async move {
+            client
+                .enter_lane()
+                .await
+                .map_err(|e| format!("binding a crawl thread's DNS sockets: {e}"))
+        }
+    }));
 
     let cancel = cancel.unwrap_or_default();
     spawn_signal_handler(cancel.clone());
@@ -481,9 +508,8 @@ pub async fn execute(
     let progress = Arc::new(Progress::default());
     let bar = crate::progress::CrawlBar::start(Arc::clone(&progress), plan.progress);
     let dns = Arc::clone(&ctx.resolver);
-    // On a worker thread, not on the thread blocked in `block_on`: every
-    // finished domain task wakes this driver, and a wake-up within the
-    // runtime's workers costs no thread switch.
+    // On a worker thread, not on the thread blocked in `block_on`: the
+    // feeding of targets may block on the input channel.
     let result = tokio::spawn(authcensus_crawl::crawl(
         rx.into_iter().flatten(),
         ctx,

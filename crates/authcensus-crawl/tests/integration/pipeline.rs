@@ -1,13 +1,13 @@
 //! The pipeline: 200 targets into a snapshot, one row per domain; resume;
-//! cancellation.
+//! cancellation; lanes (crawl threads).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use authcensus_crawl::{
-    CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
-    crawl,
+    CancellationToken, CrawlContext, CrawlError, CrawlSettings, CrawlSummary, CrawlTarget,
+    Progress, RunConfig, crawl, lane_setup,
 };
 use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
 use authcensus_store::{Manifest, WriterOptions};
@@ -82,9 +82,15 @@ fn run_config(out: &Path) -> RunConfig {
     }
 }
 
+/// Three lanes (crawl threads), so every test here runs several.
 fn context() -> CrawlContext<MemoryResolver, Org> {
+    context_with_threads(3)
+}
+
+fn context_with_threads(threads: usize) -> CrawlContext<MemoryResolver, Org> {
     let settings = CrawlSettings {
         concurrency: 16,
+        threads,
         system_roots: false,
         ..CrawlSettings::default()
     };
@@ -273,6 +279,7 @@ async fn a_panicking_domain_still_gets_a_row() {
     let dir = tempfile::tempdir().unwrap();
     let settings = CrawlSettings {
         concurrency: 4,
+        threads: 2,
         system_roots: false,
         ..CrawlSettings::default()
     };
@@ -313,4 +320,98 @@ async fn cancellation_after_the_last_target_keeps_the_run_complete() {
     assert_eq!(read_back(dir.path()).len(), 30);
     let m = Manifest::read(&snapshot_dir(dir.path())).unwrap().unwrap();
     assert!(m.complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_lane_and_three_lanes_write_the_same_rows() {
+    let mut by_lanes = Vec::new();
+    for threads in [1, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run_with(
+            context_with_threads(threads),
+            dir.path(),
+            (0..N).map(|i| target(&name(i))),
+            CancellationToken::new(),
+        )
+        .await;
+        assert!(summary.complete);
+        let mut rows = read_back(dir.path());
+        assert_one_row_per_domain(&rows, N);
+        rows.sort_by(|a, b| a.domain.cmp(&b.domain));
+        // Which domain pays for a shared lookup (the cache's first miss)
+        // depends on timing; what was paid in all does not.
+        let queries: i64 = rows.iter().map(|r| i64::from(r.dns_queries)).sum();
+        for r in &mut rows {
+            r.crawled_at_us = 0;
+            r.dns_queries = 0;
+        }
+        by_lanes.push((rows, queries));
+    }
+    assert_eq!(by_lanes[0].1, by_lanes[1].1);
+    for (a, b) in by_lanes[0].0.iter().zip(&by_lanes[1].0) {
+        assert_eq!(a, b);
+    }
+}
+
+/// Counts the lanes that ended (dropped their setup's value).
+struct LaneEnd(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for LaneEnd {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_lane_runs_its_setup_on_its_own_thread_and_keeps_it_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let threads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ended = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut ctx = context_with_threads(3);
+    let (t, e) = (Arc::clone(&threads), Arc::clone(&ended));
+    ctx.lane_setup = Some(lane_setup(move || {
+        let (t, e) = (Arc::clone(&t), Arc::clone(&e));
+        async move {
+            t.lock().unwrap().push(std::thread::current().id());
+            // Not ended before the crawl is over.
+            assert_eq!(e.load(std::sync::atomic::Ordering::SeqCst), 0);
+            Ok::<_, String>(LaneEnd(e))
+        }
+    }));
+    let summary = run_with(
+        ctx,
+        dir.path(),
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    assert_one_row_per_domain(&read_back(dir.path()), N);
+    let threads = threads.lock().unwrap().clone();
+    let distinct: BTreeSet<String> = threads.iter().map(|t| format!("{t:?}")).collect();
+    assert_eq!((threads.len(), distinct.len()), (3, 3), "{threads:?}");
+    assert!(!threads.contains(&std::thread::current().id()));
+    assert_eq!(ended.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_setup_failure_is_a_crawl_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = context_with_threads(2);
+    ctx.lane_setup = Some(lane_setup(|| async {
+        Err::<(), _>(String::from("no sockets for you"))
+    }));
+    let err = crawl(
+        (0..N).map(|i| target(&name(i))),
+        ctx,
+        run_config(dir.path()),
+        Arc::new(Progress::default()),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, CrawlError::Lane(m) if m.contains("no sockets for you")),
+        "{err}"
+    );
 }

@@ -8,6 +8,7 @@
 
 mod basic;
 mod cname;
+mod lanes;
 mod limits;
 mod perf;
 mod realzones;

@@ -1,0 +1,144 @@
+//! Lanes: a thread's own sockets, for a crawl that runs one single-threaded
+//! runtime per core.
+//!
+//! A [`crate::DnsClient`] binds one set of sockets when it is created (the
+//! shared lane, usable from any thread). A thread that drives its own
+//! current-thread runtime may call [`crate::DnsClient::enter_lane`] to bind
+//! a set of its own: from then on the attempts made on that thread go out
+//! through, and their replies come back to, sockets whose send and receive
+//! tasks run on that same thread. A reply then wakes its waiting task
+//! without a thread switch, and a query's buffers are allocated and freed by
+//! one thread. On the crawl benchmark this cut the crawler's CPU per query
+//! by about a fifth against one multi-threaded runtime
+//! (`benches/README.md`, "Lanes").
+//!
+//! Everything else stays shared by all lanes of a client: the rate limits,
+//! the upstreams' adaptive windows, the in-flight cap and the counters, so
+//! `--qps` and the protection of a resolver's receive buffer hold for the
+//! whole crawl, not per thread.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::DnsError;
+use crate::config::DnsConfig;
+use crate::stats::Stats;
+use crate::udp::SocketSet;
+
+/// The sockets of one lane, per address family.
+#[derive(Debug)]
+pub(crate) struct Lane {
+    v4: Option<SocketSet>,
+    v6: Option<SocketSet>,
+}
+
+impl Lane {
+    /// Binds `cfg.sockets` sockets per address family the upstreams use and
+    /// starts their tasks on the current runtime.
+    pub(crate) async fn bind(cfg: &DnsConfig, stats: &Arc<Stats>) -> Result<Self, DnsError> {
+        let v4 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv4) {
+            Some(SocketSet::bind(false, cfg.sockets, Arc::clone(stats)).await?)
+        } else {
+            None
+        };
+        let v6 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv6) {
+            Some(SocketSet::bind(true, cfg.sockets, Arc::clone(stats)).await?)
+        } else {
+            None
+        };
+        Ok(Lane { v4, v6 })
+    }
+
+    /// The sockets for an upstream of this family.
+    pub(crate) fn sockets(&self, ipv4: bool) -> Option<&SocketSet> {
+        if ipv4 {
+            self.v4.as_ref()
+        } else {
+            self.v6.as_ref()
+        }
+    }
+
+    /// Attempts registered on this lane's sockets.
+    pub(crate) fn in_flight(&self) -> usize {
+        let s = |set: &Option<SocketSet>| set.as_ref().map_or(0, SocketSet::in_flight);
+        s(&self.v4) + s(&self.v6)
+    }
+}
+
+/// Identifies a client in the thread-local lane table (never reused).
+pub(crate) fn next_client_id() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+thread_local! {
+    /// The lanes this thread entered: (client id, lane). A thread normally
+    /// holds at most one entry per client, so a scan is the fastest lookup.
+    static LANES: RefCell<Vec<(usize, Arc<Lane>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The calling thread's lane of client `id`, if it entered one.
+pub(crate) fn current(id: usize) -> Option<Arc<Lane>> {
+    LANES
+        .try_with(|lanes| {
+            lanes
+                .borrow()
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, lane)| Arc::clone(lane))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Makes `lane` the calling thread's lane of client `id` (replacing an
+/// earlier one) and records it in `all` for the in-flight count.
+pub(crate) fn install(id: usize, lane: Arc<Lane>, all: &Mutex<Vec<Weak<Lane>>>) {
+    {
+        let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&lane));
+    }
+    LANES.with(|lanes| {
+        let mut lanes = lanes.borrow_mut();
+        lanes.retain(|(c, _)| *c != id);
+        lanes.push((id, lane));
+    });
+}
+
+/// The calling thread's lane of a client, kept until this guard is dropped
+/// (returned by [`crate::DnsClient::enter_lane`]). Drop it on the thread
+/// that entered the lane, inside its runtime: the lane's sockets close and
+/// their tasks stop then. It cannot be sent to another thread.
+#[derive(Debug)]
+#[must_use = "the lane ends when the guard is dropped"]
+pub struct LaneGuard {
+    id: usize,
+    _this_thread: PhantomData<*const ()>,
+}
+
+impl LaneGuard {
+    pub(crate) fn new(id: usize) -> Self {
+        LaneGuard {
+            id,
+            _this_thread: PhantomData,
+        }
+    }
+}
+
+impl Drop for LaneGuard {
+    fn drop(&mut self) {
+        // Taken out first, dropped after the borrow ends: dropping the
+        // sockets aborts their tasks, which must not find the table borrowed.
+        let gone = LANES.try_with(|lanes| {
+            let mut lanes = lanes.borrow_mut();
+            lanes
+                .iter()
+                .position(|(c, _)| *c == self.id)
+                .map(|i| lanes.swap_remove(i))
+        });
+        drop(gone);
+    }
+}

@@ -1,0 +1,164 @@
+//! Lanes: a thread with its own current-thread runtime gets sockets of its
+//! own; everything else stays shared.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use authcensus_dns::testserver::{Behavior, TestServer, rr};
+use authcensus_dns::{DnsClient, DnsConfig, QueryType};
+use authcensus_records::dns::{Lookup, Resolver};
+
+/// The source addresses the server saw for queries of `name`.
+fn sources(s: &TestServer, name: &str) -> HashSet<SocketAddr> {
+    s.queries()
+        .into_iter()
+        .filter(|q| q.name == name)
+        .map(|q| q.from)
+        .collect()
+}
+
+/// Resolves `name` `times` times on a new thread with its own runtime,
+/// inside a lane when `lane` is set; returns the answers.
+fn on_thread(c: &DnsClient, name: &'static str, times: usize, lane: bool) -> Vec<Lookup<Ipv4Addr>> {
+    let c = c.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let guard = if lane {
+                Some(c.enter_lane().await.unwrap())
+            } else {
+                None
+            };
+            let mut out = Vec::new();
+            for _ in 0..times {
+                out.push(c.a(name).await);
+            }
+            assert_eq!(c.in_flight(), 0);
+            drop(guard);
+            out
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_sends_through_its_own_sockets() {
+    let s = TestServer::start().await.unwrap();
+    for (name, n) in [
+        ("shared.test", 1),
+        ("one.test", 2),
+        ("two.test", 3),
+        ("after.test", 4),
+    ] {
+        // The answer's owner must be the name asked.
+        s.set(
+            name,
+            QueryType::A,
+            Behavior::Answer(vec![rr::a(name, Ipv4Addr::new(192, 0, 2, n))]),
+        );
+    }
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    cfg.attempt_timeout = Duration::from_secs(2);
+    cfg.sockets = 2;
+    let c = DnsClient::new(cfg).await.unwrap();
+
+    // The shared lane: two sockets, used round-robin by any thread.
+    for _ in 0..6 {
+        assert_eq!(
+            c.a("shared.test").await,
+            Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 1)])
+        );
+    }
+    let shared = sources(&s, "shared.test");
+    assert_eq!(shared.len(), 2, "{shared:?}");
+
+    // Two threads in lanes: each answer right, each lane its own two sockets.
+    let one = on_thread(&c, "one.test", 6, true);
+    let two = on_thread(&c, "two.test", 6, true);
+    assert!(
+        one.iter()
+            .all(|l| *l == Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 2)])),
+        "{one:?}"
+    );
+    assert!(
+        two.iter()
+            .all(|l| *l == Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 3)])),
+        "{two:?}"
+    );
+    let (s1, s2) = (sources(&s, "one.test"), sources(&s, "two.test"));
+    assert_eq!(s1.len(), 2, "{s1:?}");
+    assert_eq!(s2.len(), 2, "{s2:?}");
+    assert!(s1.is_disjoint(&shared) && s2.is_disjoint(&shared) && s1.is_disjoint(&s2));
+
+    // A thread that entered no lane uses the shared sockets.
+    let after = on_thread(&c, "after.test", 4, false);
+    assert!(
+        after
+            .iter()
+            .all(|l| *l == Lookup::Records(vec![Ipv4Addr::new(192, 0, 2, 4)]))
+    );
+    assert!(sources(&s, "after.test").is_subset(&shared));
+
+    // Counters are shared: every query of every lane was counted once.
+    let st = c.stats().snapshot();
+    assert_eq!(st.sent, 22);
+    assert_eq!(st.received, 22);
+    assert_eq!(c.in_flight(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds_across_lanes() {
+    let s = TestServer::start().await.unwrap();
+    let names: Vec<String> = (0..60).map(|i| format!("n{i}.test")).collect();
+    for n in &names {
+        s.set(
+            n,
+            QueryType::A,
+            Behavior::Answer(vec![rr::a(n, Ipv4Addr::new(192, 0, 2, 9))]),
+        );
+    }
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    cfg.qps = std::num::NonZeroU32::new(100);
+    let c = DnsClient::new(cfg).await.unwrap();
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = names
+        .chunks(20)
+        .map(|chunk| {
+            let (c, chunk) = (c.clone(), chunk.to_vec());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let _lane = c.enter_lane().await.unwrap();
+                    let mut set = tokio::task::JoinSet::new();
+                    for n in chunk {
+                        let c = c.clone();
+                        set.spawn(async move { c.a(&n).await });
+                    }
+                    let mut out = Vec::new();
+                    while let Some(r) = set.join_next().await {
+                        out.push(r.unwrap());
+                    }
+                    out
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        let answers = t.join().unwrap();
+        assert!(answers.iter().all(|l| matches!(l, Lookup::Records(_))));
+    }
+    // 60 queries at 100 q/s from three lanes: the burst allowance is
+    // small (see `config::burst_for`), so one shared limiter needs well over
+    // a third of a second; three separate limiters would need a third of that.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(350), "{took:?}");
+    assert_eq!(c.stats().snapshot().sent, 60);
+}
