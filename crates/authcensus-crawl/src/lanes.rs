@@ -17,6 +17,7 @@
 //! lane is done: a pooled HTTPS connection, or a lookup another lane's
 //! domain shares through the cache, may live on it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,6 +31,9 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::{CrawlContext, base_row, crawl_domain};
 use crate::pipeline::Progress;
 use crate::settings::CrawlTarget;
+
+/// Targets a lane takes from the shared queue at once.
+const GRAB: usize = 16;
 
 /// Rows handed to the writer thread at once.
 pub(crate) const ROW_BATCH: usize = 64;
@@ -157,10 +161,23 @@ where
     R: Resolver + Send + Sync + 'static,
     O: OrgDomain + Send + Sync + 'static,
 {
-    let targets = futures::stream::unfold(Arc::clone(&shared.targets), |queue| async move {
-        let next = queue.lock().await.recv().await?;
-        Some((next, queue))
-    });
+    // Targets are taken `GRAB` at a time into a local buffer: one wake-up of
+    // the feeding task (on another thread) per grab rather than per domain.
+    let local: VecDeque<CrawlTarget> = VecDeque::with_capacity(GRAB);
+    let targets = futures::stream::unfold(
+        (Arc::clone(&shared.targets), local),
+        |(queue, mut local)| async move {
+            if local.is_empty() {
+                let mut grabbed = Vec::with_capacity(GRAB);
+                if queue.lock().await.recv_many(&mut grabbed, GRAB).await == 0 {
+                    return None;
+                }
+                local.extend(grabbed);
+            }
+            let next = local.pop_front()?;
+            Some((next, (queue, local)))
+        },
+    );
     let rows = targets
         .map(|target| {
             let ctx = ctx.clone();
