@@ -25,7 +25,7 @@ use crate::stats::{Stats, bump};
 use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
 use crate::udp::{Reply, SocketSet};
-use crate::window::{Window, WindowEvent};
+use crate::window::WindowEvent;
 use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
 
 /// A rate limiter and the FIFO queue of tasks waiting on it.
@@ -75,7 +75,6 @@ struct Inner {
     lanes: std::sync::Mutex<Vec<std::sync::Weak<Lane>>>,
     /// This client's key in the threads' lane tables.
     id: usize,
-    windows: Vec<Window>,
     global: Option<Limiter>,
     per_upstream: Vec<Option<Limiter>>,
     in_flight: Semaphore,
@@ -117,13 +116,8 @@ impl DnsClient {
     pub async fn new(cfg: DnsConfig) -> Result<Self, DnsError> {
         cfg.validate()?;
         let stats = Arc::new(Stats::default());
-        let shared = Lane::bind(&cfg, &stats).await?;
+        let shared = Lane::bind(&cfg, &stats, 1).await?;
         let inner = Inner {
-            windows: cfg
-                .upstreams
-                .iter()
-                .map(|_| Window::new(cfg.window_min, cfg.window_initial, cfg.window_max))
-                .collect(),
             global: cfg.qps.map(Limiter::new),
             per_upstream: cfg
                 .upstreams
@@ -179,7 +173,8 @@ impl DnsClient {
     /// # Errors
     /// [`DnsError::Bind`] when a socket cannot be bound.
     pub async fn enter_lane(&self) -> Result<LaneGuard, DnsError> {
-        let lane = Arc::new(Lane::bind(&self.inner.cfg, &self.inner.stats).await?);
+        let lanes = self.inner.cfg.lanes;
+        let lane = Arc::new(Lane::bind(&self.inner.cfg, &self.inner.stats, lanes).await?);
         lane::install(self.inner.id, lane, &self.inner.lanes);
         Ok(LaneGuard::new(self.inner.id))
     }
@@ -368,13 +363,13 @@ impl DnsClient {
         let Ok(_permit) = inner.in_flight.acquire().await else {
             return Attempt::NetError;
         };
-        let Some(window) = inner.windows.get(idx) else {
+        let own = lane::current(inner.id);
+        let lane = own.as_deref().unwrap_or(&inner.shared);
+        let Some(window) = lane.window(idx) else {
             return Attempt::NetError;
         };
         let slot = window.acquire(&inner.stats).await;
         self.take_rate_permits(idx).await;
-        let own = lane::current(inner.id);
-        let lane = own.as_deref().unwrap_or(&inner.shared);
         let Some(socket) = lane.sockets(upstream.is_ipv4()).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };

@@ -65,6 +65,11 @@ pub struct DnsConfig {
     /// resolvers rate-limit clients (some near 1 500 q/s per source address);
     /// set this below their limit so they do not start refusing.
     pub qps_per_upstream: Option<NonZeroU32>,
+    /// Lanes ([`crate::lane`]) expected to divide the upstreams between
+    /// them: each lane entered gets `window_initial`, `window_min` and
+    /// `window_max` divided by this (at least 1 each). Default 1; the crawl
+    /// sets it to its number of threads.
+    pub lanes: u32,
     /// UDP sockets per address family. Default 4: each has its own receive
     /// task and 16-bit ID space, spreading work over cores and source ports.
     pub sockets: usize,
@@ -92,6 +97,7 @@ impl DnsConfig {
             window_min: 8,
             qps: None,
             qps_per_upstream: None,
+            lanes: 1,
             sockets: 4,
             edns_payload: 1232,
             max_cname_hops: 8,
@@ -125,6 +131,9 @@ impl DnsConfig {
             return Err(DnsError::InvalidConfig(
                 "window_min must be > 0 and <= window_max",
             ));
+        }
+        if self.lanes == 0 || self.lanes > 1024 {
+            return Err(DnsError::InvalidConfig("lanes must be in 1..=1024"));
         }
         if self.sockets == 0 || self.sockets > 64 {
             return Err(DnsError::InvalidConfig("sockets must be in 1..=64"));
@@ -173,6 +182,7 @@ mod tests {
         assert!(bad(|c| c.max_in_flight = 32_769));
         assert!(bad(|c| c.window_min = c.window_max + 1));
         assert!(bad(|c| c.sockets = 0));
+        assert!(bad(|c| c.lanes = 0));
         assert!(bad(|c| c.edns_payload = 511));
         assert!(!bad(|c| c.max_in_flight = 32_768));
         assert_eq!(burst_for(NonZeroU32::new(200).unwrap()).get(), 4);

@@ -12,10 +12,14 @@
 //! by about a fifth against one multi-threaded runtime
 //! (`benches/README.md`, "Lanes").
 //!
-//! Everything else stays shared by all lanes of a client: the rate limits,
-//! the upstreams' adaptive windows, the in-flight cap and the counters, so
-//! `--qps` and the protection of a resolver's receive buffer hold for the
-//! whole crawl, not per thread.
+//! Each lane also has its own share of every upstream's adaptive window
+//! ([`crate::window`]): `window_initial`, `window_min` and `window_max`
+//! divided by [`crate::DnsConfig::lanes`]. A shared window woke waiting
+//! attempts on whichever thread queued first, so about half of the
+//! releases woke the other lane's thread; the shares add up to one window
+//! and adapt like flows sharing a path. Everything else stays shared by
+//! all lanes of a client: the rate limits, the in-flight cap and the
+//! counters, so `--qps` holds for the whole crawl, not per thread.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -26,18 +30,40 @@ use crate::DnsError;
 use crate::config::DnsConfig;
 use crate::stats::Stats;
 use crate::udp::SocketSet;
+use crate::window::Window;
 
-/// The sockets of one lane, per address family.
+/// The sockets of one lane, per address family, and its share of each
+/// upstream's in-flight window.
 #[derive(Debug)]
 pub(crate) struct Lane {
     v4: Option<SocketSet>,
     v6: Option<SocketSet>,
+    windows: Vec<Window>,
 }
 
 impl Lane {
     /// Binds `cfg.sockets` sockets per address family the upstreams use and
-    /// starts their tasks on the current runtime.
-    pub(crate) async fn bind(cfg: &DnsConfig, stats: &Arc<Stats>) -> Result<Self, DnsError> {
+    /// starts their tasks on the current runtime. Each upstream's window
+    /// (initial size, floor and ceiling) is divided by `share`: the number
+    /// of lanes that will divide the upstream between them.
+    pub(crate) async fn bind(
+        cfg: &DnsConfig,
+        stats: &Arc<Stats>,
+        share: u32,
+    ) -> Result<Self, DnsError> {
+        let share = share.max(1);
+        let part = |n: u32| (n / share).max(1);
+        let windows = cfg
+            .upstreams
+            .iter()
+            .map(|_| {
+                Window::new(
+                    part(cfg.window_min),
+                    part(cfg.window_initial),
+                    part(cfg.window_max),
+                )
+            })
+            .collect();
         let v4 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv4) {
             Some(SocketSet::bind(false, cfg.sockets, Arc::clone(stats)).await?)
         } else {
@@ -48,7 +74,12 @@ impl Lane {
         } else {
             None
         };
-        Ok(Lane { v4, v6 })
+        Ok(Lane { v4, v6, windows })
+    }
+
+    /// This lane's window on upstream `idx`.
+    pub(crate) fn window(&self, idx: usize) -> Option<&Window> {
+        self.windows.get(idx)
     }
 
     /// The sockets for an upstream of this family.

@@ -85,7 +85,7 @@ pub struct CrawlArgs {
     /// Threads crawling domains, each with its own event loop and DNS sockets [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Floor of each resolver's adaptive in-flight window [default: 8]. The
+    /// Floor of each resolver's adaptive in-flight window [default: 8], divided among the threads. The
     /// window halves on bursts of timeouts, reading them as congestion; on a
     /// path whose losses are random or whose timeouts come from servers that
     /// never answer (not from an overloaded resolver), raise the floor so
@@ -232,6 +232,7 @@ impl CrawlPlan {
             .qps_per_resolver
             .map(nonzero("--qps-per-resolver"))
             .transpose()?;
+        dns.lanes = u32::try_from(threads).unwrap_or(1);
         let mut crawl = CrawlSettings {
             concurrency: args.concurrency,
             threads,

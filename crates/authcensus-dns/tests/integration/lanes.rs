@@ -162,3 +162,51 @@ async fn the_rate_limit_holds_across_lanes() {
     assert!(took >= Duration::from_millis(350), "{took:?}");
     assert_eq!(c.stats().snapshot().sent, 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_lane_gets_its_share_of_the_window() {
+    let s = TestServer::start().await.unwrap();
+    let names: Vec<String> = (0..8).map(|i| format!("slow{i}.test")).collect();
+    for n in &names {
+        let answer = Behavior::Answer(vec![rr::a(n, Ipv4Addr::new(192, 0, 2, 7))]);
+        s.set(
+            n,
+            QueryType::A,
+            Behavior::Delay(Duration::from_millis(50), Box::new(answer)),
+        );
+    }
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    // Two lanes share a fixed window of 4: 2 each.
+    cfg.lanes = 2;
+    cfg.window_min = 4;
+    cfg.window_initial = 4;
+    cfg.window_max = 4;
+    let c = DnsClient::new(cfg).await.unwrap();
+    let lane_client = c.clone();
+    let answers = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let _lane = lane_client.enter_lane().await.unwrap();
+            let mut set = tokio::task::JoinSet::new();
+            for n in names {
+                let c = lane_client.clone();
+                set.spawn(async move { c.a(&n).await });
+            }
+            let mut out = Vec::new();
+            while let Some(r) = set.join_next().await {
+                out.push(r.unwrap());
+            }
+            out
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(answers.len(), 8);
+    assert!(answers.iter().all(|l| matches!(l, Lookup::Records(_))));
+    let st = c.stats().snapshot();
+    assert_eq!(st.outstanding_peak, 2, "{st:?}");
+    assert!(st.window_waits >= 6, "{st:?}");
+}
