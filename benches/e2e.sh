@@ -93,6 +93,17 @@ print(f"{p}_rows={q[0]}")
 print(f"{p}_dns_queries={q[1]}")
 print(f"{p}_error_rows={q[2]}")
 print(f"{p}_parquet_bytes={sum(os.path.getsize(f) for f in files)}")
+# Steady rate: rows whose crawled_at lies between the 5th and 95th
+# percentile, over that span. A short run's wall time includes the ramp-up
+# and a tail of slow domains (retries of dead names, a policy host hanging
+# until the fetch timeout) that the steady rate leaves out.
+s = duckdb.sql(f"""with t as (select epoch_us(crawled_at) t, dns_queries q from read_parquet({files!r})),
+  b as (select quantile_cont(t, 0.05) a, quantile_cont(t, 0.95) z from t)
+  select count(*), coalesce(sum(q), 0), (max(z) - max(a)) / 1e6 from t, b where t between a and z""").fetchall()[0]
+if s[2]:
+    print(f"{p}_steady_rows={s[0]}")
+    print(f"{p}_steady_dns_queries={s[1]}")
+    print(f"{p}_steady_span_s={s[2]}")
 EOF
 }
 

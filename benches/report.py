@@ -58,6 +58,11 @@ def main():
             "knot_cpu_s": g(f"{name}_knot_cpu_s"),
             "knot_cpu_us_per_query": g(f"{name}_knot_cpu_s") / q * 1e6 if q else 0,
         }
+        span = g(f"{name}_steady_span_s")
+        if span:
+            # Between the 5th and 95th percentile of crawled_at (e2e.sh).
+            r["steady_domains_per_s"] = g(f"{name}_steady_rows") / span
+            r["steady_queries_per_s"] = g(f"{name}_steady_dns_queries") / span
         dns = {k2[len(name) + 5:]: v for k2, v in m.items() if k2.startswith(f"{name}_dns_") and k2 != f"{name}_dns_queries"}
         if dns:
             r["dns_engine"] = dns
@@ -132,6 +137,12 @@ def main():
             print(
                 f"{labels[name]}: sent {d.get('sent', 0):,.0f}, timeouts {d.get('timeouts', 0):,.0f}, "
                 f"window shrinks {d.get('window_shrinks', 0):,.0f}, outstanding peak {d.get('outstanding_peak', 0):,.0f}"
+            )
+    for name, r in rows.items():
+        if "steady_domains_per_s" in r:
+            print(
+                f"{labels[name]}: steady rate (rows between the 5th and 95th percentile of crawled_at): "
+                f"{r['steady_domains_per_s']:,.0f} domains/s, {r['steady_queries_per_s']:,.0f} queries/s"
             )
     if "latency" in rows:
         print(f"latency run: mean queries outstanding (received/s x 50 ms): {rows['latency'].get('mean_queries_outstanding_at_50ms', 0):,.0f}")
