@@ -81,9 +81,9 @@ impl Drop for Finished {
     }
 }
 
-/// Starts `threads` lanes sharing `concurrency` domains in flight; each
-/// lane's outcome arrives on its channel once its thread has stopped its
-/// runtime (an error: the thread or its setup failed).
+/// Starts `threads` lanes (at most `concurrency`) sharing `concurrency`
+/// domains in flight; each lane's outcome arrives on its channel once its
+/// thread has stopped its runtime (an error: the thread or its setup failed).
 pub(crate) fn start<R, O>(
     ctx: &CrawlContext<R, O>,
     shared: &Shared,
@@ -94,12 +94,15 @@ where
     R: Resolver + Send + Sync + 'static,
     O: OrgDomain + Send + Sync + 'static,
 {
-    let threads = threads.max(1);
-    let per_lane = concurrency.div_ceil(threads).max(1);
+    // Never more lanes than domains in flight; the lanes' shares add up to
+    // exactly `concurrency`.
+    let concurrency = concurrency.max(1);
+    let threads = threads.clamp(1, concurrency);
     let remaining = Arc::new(AtomicUsize::new(threads));
     let all_done = CancellationToken::new();
     let mut outcomes = Vec::with_capacity(threads);
     for i in 0..threads {
+        let per_lane = concurrency / threads + usize::from(i < concurrency % threads);
         let (tx, rx) = oneshot::channel();
         outcomes.push(rx);
         let finished = Finished {

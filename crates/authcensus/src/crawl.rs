@@ -217,7 +217,9 @@ impl CrawlPlan {
             None => std::thread::available_parallelism()
                 .map_or(1, std::num::NonZeroUsize::get)
                 .min(MAX_THREADS),
-        };
+        }
+        // No more threads than domains in flight (the crawl would not use them).
+        .min(args.concurrency);
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
         dns.retries = args.retries;

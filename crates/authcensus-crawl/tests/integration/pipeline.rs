@@ -415,3 +415,31 @@ async fn a_lane_setup_failure_is_a_crawl_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_more_lanes_than_domains_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = CrawlSettings {
+        concurrency: 2,
+        threads: 5,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    let mut ctx = CrawlContext::new(universe(), org as Org, settings).unwrap();
+    let lanes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let l = Arc::clone(&lanes);
+    ctx.lane_setup = Some(lane_setup(move || {
+        l.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { Ok::<_, String>(()) }
+    }));
+    let summary = run_with(
+        ctx,
+        dir.path(),
+        (0..40).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    assert_eq!(read_back(dir.path()).len(), 40);
+    assert_eq!(lanes.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
