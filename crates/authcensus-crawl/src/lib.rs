@@ -10,6 +10,9 @@
 //!   per RFC 8461 §3.3.
 //! - [`domain`]: [`crawl_domain`], one domain → one [`authcensus_store::SnapshotRow`].
 //! - [`pipeline`]: [`crawl`], targets → snapshot, with resume and cancellation.
+//! - `lanes`: the crawl threads, each driving its own single-threaded
+//!   runtime (`--threads`), fed from one queue ([`LaneSetup`] gives each
+//!   its DNS sockets).
 //!
 //! The crawl is generic over the records crate's
 //! [`Resolver`](authcensus_records::dns::Resolver) (the UDP client of

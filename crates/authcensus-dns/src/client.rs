@@ -175,8 +175,9 @@ impl DnsClient {
     pub async fn enter_lane(&self) -> Result<LaneGuard, DnsError> {
         let lanes = self.inner.cfg.lanes;
         let lane = Arc::new(Lane::bind(&self.inner.cfg, &self.inner.stats, lanes).await?);
+        let guard = LaneGuard::new(self.inner.id, &lane);
         lane::install(self.inner.id, lane, &self.inner.lanes);
-        Ok(LaneGuard::new(self.inner.id))
+        Ok(guard)
     }
 
     /// Resolves `name`/`qtype` with retries, failover, TC=1 → TCP and CNAME

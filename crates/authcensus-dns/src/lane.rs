@@ -147,13 +147,17 @@ pub(crate) fn install(id: usize, lane: Arc<Lane>, all: &Mutex<Vec<Weak<Lane>>>) 
 #[must_use = "the lane ends when the guard is dropped"]
 pub struct LaneGuard {
     id: usize,
+    /// The lane this guard keeps: a later `enter_lane` on the same thread
+    /// replaces it, and dropping this guard must not end the newer lane.
+    lane: Weak<Lane>,
     _this_thread: PhantomData<*const ()>,
 }
 
 impl LaneGuard {
-    pub(crate) fn new(id: usize) -> Self {
+    pub(crate) fn new(id: usize, lane: &Arc<Lane>) -> Self {
         LaneGuard {
             id,
+            lane: Arc::downgrade(lane),
             _this_thread: PhantomData,
         }
     }
@@ -167,7 +171,9 @@ impl Drop for LaneGuard {
             let mut lanes = lanes.borrow_mut();
             lanes
                 .iter()
-                .position(|(c, _)| *c == self.id)
+                .position(|(c, l)| {
+                    *c == self.id && std::ptr::eq(Arc::as_ptr(l), self.lane.as_ptr())
+                })
                 .map(|i| lanes.swap_remove(i))
         });
         drop(gone);

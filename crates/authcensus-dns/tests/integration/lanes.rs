@@ -210,3 +210,50 @@ async fn each_lane_gets_its_share_of_the_window() {
     assert_eq!(st.outstanding_peak, 2, "{st:?}");
     assert!(st.window_waits >= 6, "{st:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entering_again_replaces_the_lane_and_the_old_guard_leaves_it() {
+    let s = TestServer::start().await.unwrap();
+    for (name, n) in [("first.test", 1), ("second.test", 2), ("shared.test", 3)] {
+        s.set(
+            name,
+            QueryType::A,
+            Behavior::Answer(vec![rr::a(name, Ipv4Addr::new(192, 0, 2, n))]),
+        );
+    }
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    cfg.sockets = 1;
+    let c = DnsClient::new(cfg).await.unwrap();
+    for _ in 0..2 {
+        assert!(matches!(c.a("shared.test").await, Lookup::Records(_)));
+    }
+    let lane_client = c.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let c = lane_client;
+            let first = c.enter_lane().await.unwrap();
+            assert!(matches!(c.a("first.test").await, Lookup::Records(_)));
+            let second = c.enter_lane().await.unwrap();
+            // The first guard no longer owns the thread's lane.
+            drop(first);
+            assert!(matches!(c.a("second.test").await, Lookup::Records(_)));
+            drop(second);
+        });
+    })
+    .join()
+    .unwrap();
+    let (first, second, shared) = (
+        sources(&s, "first.test"),
+        sources(&s, "second.test"),
+        sources(&s, "shared.test"),
+    );
+    assert_eq!((first.len(), second.len(), shared.len()), (1, 1, 1));
+    // Three different sockets: the second lane's was still in use.
+    assert!(
+        first.is_disjoint(&second) && second.is_disjoint(&shared) && first.is_disjoint(&shared)
+    );
+}
