@@ -213,12 +213,12 @@ where
             }
         };
         let Some(row) = next else { break };
-        shared.progress.count(&row.domain_status);
-        out.by_status[match row.domain_status.as_str() {
-            "ok" => 0,
-            "nxdomain" => 1,
-            _ => 2,
-        }] += 1;
+        if let Some(n) = out
+            .by_status
+            .get_mut(shared.progress.count(&row.domain_status))
+        {
+            *n += 1;
+        }
         batch.push(row);
         if batch.len() >= ROW_BATCH && !hand_over(&shared.rows, &mut batch).await {
             out.writer_alive = false;

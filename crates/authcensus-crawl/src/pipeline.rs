@@ -76,14 +76,17 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn count(&self, status: &str) {
+    /// Counts a produced row by its `domain_status`; returns the status's
+    /// index among ok, nxdomain and the rest (for per-status tallies).
+    pub(crate) fn count(&self, status: &str) -> usize {
         self.done.fetch_add(1, Ordering::Relaxed);
-        let c = match status {
-            "ok" => &self.ok,
-            "nxdomain" => &self.nxdomain,
-            _ => &self.error,
+        let (c, i) = match status {
+            "ok" => (&self.ok, 0),
+            "nxdomain" => (&self.nxdomain, 1),
+            _ => (&self.error, 2),
         };
         c.fetch_add(1, Ordering::Relaxed);
+        i
     }
 }
 

@@ -166,9 +166,10 @@ impl DnsClient {
     /// `sockets` UDP sockets per address family whose send and receive
     /// tasks run on the current runtime, and sends this thread's attempts
     /// through them until the returned guard is dropped. Meant for a thread
-    /// driving a current-thread runtime (one per core); limits, windows and
-    /// counters stay shared with every other lane. Entering again replaces
-    /// the thread's earlier lane.
+    /// driving a current-thread runtime (one per core). The lane gets its
+    /// share of each upstream's window ([`DnsConfig::lanes`]); rate limits,
+    /// the in-flight cap and counters stay shared with every other lane.
+    /// Entering again replaces the thread's earlier lane.
     ///
     /// # Errors
     /// [`DnsError::Bind`] when a socket cannot be bound.
