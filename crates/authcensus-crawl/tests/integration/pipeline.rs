@@ -88,13 +88,19 @@ fn context() -> CrawlContext<MemoryResolver, Org> {
 }
 
 fn context_with_threads(threads: usize) -> CrawlContext<MemoryResolver, Org> {
+    context_with(16, threads, org)
+}
+
+/// A context over [`universe`] with `concurrency` domains in flight on
+/// `threads` lanes and `org` as the organisational-domain oracle.
+fn context_with(concurrency: usize, threads: usize, org: Org) -> CrawlContext<MemoryResolver, Org> {
     let settings = CrawlSettings {
-        concurrency: 16,
+        concurrency,
         threads,
         system_roots: false,
         ..CrawlSettings::default()
     };
-    CrawlContext::new(universe(), org as Org, settings).unwrap()
+    CrawlContext::new(universe(), org, settings).unwrap()
 }
 
 async fn run_with(
@@ -277,13 +283,7 @@ fn panicky_org(name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_domain_still_gets_a_row() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = CrawlSettings {
-        concurrency: 4,
-        threads: 2,
-        system_roots: false,
-        ..CrawlSettings::default()
-    };
-    let ctx = CrawlContext::new(universe(), panicky_org as Org, settings).unwrap();
+    let ctx = context_with(4, 2, panicky_org);
     let summary = run_with(
         ctx,
         dir.path(),
@@ -419,13 +419,7 @@ async fn a_lane_setup_failure_is_a_crawl_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_more_lanes_than_domains_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = CrawlSettings {
-        concurrency: 2,
-        threads: 5,
-        system_roots: false,
-        ..CrawlSettings::default()
-    };
-    let mut ctx = CrawlContext::new(universe(), org as Org, settings).unwrap();
+    let mut ctx = context_with(2, 5, org);
     let lanes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let l = Arc::clone(&lanes);
     ctx.lane_setup = Some(lane_setup(move || {

@@ -18,29 +18,63 @@ fn sources(s: &TestServer, name: &str) -> HashSet<SocketAddr> {
         .collect()
 }
 
+/// Answers A queries for `name` with 192.0.2.`n` (owner: the name asked).
+fn set_a(s: &TestServer, name: &str, n: u8) {
+    s.set(
+        name,
+        QueryType::A,
+        Behavior::Answer(vec![rr::a(name, Ipv4Addr::new(192, 0, 2, n))]),
+    );
+}
+
+/// Runs the future `make` returns on a new thread driving its own
+/// current-thread runtime, as a crawl lane does.
+fn spawn_on_own_runtime<T, F, Fut>(make: F) -> std::thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(make())
+    })
+}
+
+/// Resolves all `names` concurrently, each in a task of the current runtime.
+async fn resolve_all(c: &DnsClient, names: Vec<String>) -> Vec<Lookup<Ipv4Addr>> {
+    let mut set = tokio::task::JoinSet::new();
+    for n in names {
+        let c = c.clone();
+        set.spawn(async move { c.a(&n).await });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
 /// Resolves `name` `times` times on a new thread with its own runtime,
 /// inside a lane when `lane` is set; returns the answers.
 fn on_thread(c: &DnsClient, name: &'static str, times: usize, lane: bool) -> Vec<Lookup<Ipv4Addr>> {
     let c = c.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let guard = if lane {
-                Some(c.enter_lane().await.unwrap())
-            } else {
-                None
-            };
-            let mut out = Vec::new();
-            for _ in 0..times {
-                out.push(c.a(name).await);
-            }
-            assert_eq!(c.in_flight(), 0);
-            drop(guard);
-            out
-        })
+    spawn_on_own_runtime(move || async move {
+        let guard = if lane {
+            Some(c.enter_lane().await.unwrap())
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        for _ in 0..times {
+            out.push(c.a(name).await);
+        }
+        assert_eq!(c.in_flight(), 0);
+        drop(guard);
+        out
     })
     .join()
     .unwrap()
@@ -55,12 +89,7 @@ async fn a_lane_sends_through_its_own_sockets() {
         ("two.test", 3),
         ("after.test", 4),
     ] {
-        // The answer's owner must be the name asked.
-        s.set(
-            name,
-            QueryType::A,
-            Behavior::Answer(vec![rr::a(name, Ipv4Addr::new(192, 0, 2, n))]),
-        );
+        set_a(&s, name, n);
     }
     let mut cfg = DnsConfig::new(vec![s.addr()]);
     cfg.attempt_timeout = Duration::from_secs(2);
@@ -116,11 +145,7 @@ async fn the_rate_limit_holds_across_lanes() {
     let s = TestServer::start().await.unwrap();
     let names: Vec<String> = (0..60).map(|i| format!("n{i}.test")).collect();
     for n in &names {
-        s.set(
-            n,
-            QueryType::A,
-            Behavior::Answer(vec![rr::a(n, Ipv4Addr::new(192, 0, 2, 9))]),
-        );
+        set_a(&s, n, 9);
     }
     let mut cfg = DnsConfig::new(vec![s.addr()]);
     cfg.qps = std::num::NonZeroU32::new(100);
@@ -130,24 +155,9 @@ async fn the_rate_limit_holds_across_lanes() {
         .chunks(20)
         .map(|chunk| {
             let (c, chunk) = (c.clone(), chunk.to_vec());
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let _lane = c.enter_lane().await.unwrap();
-                    let mut set = tokio::task::JoinSet::new();
-                    for n in chunk {
-                        let c = c.clone();
-                        set.spawn(async move { c.a(&n).await });
-                    }
-                    let mut out = Vec::new();
-                    while let Some(r) = set.join_next().await {
-                        out.push(r.unwrap());
-                    }
-                    out
-                })
+            spawn_on_own_runtime(move || async move {
+                let _lane = c.enter_lane().await.unwrap();
+                resolve_all(&c, chunk).await
             })
         })
         .collect();
@@ -183,24 +193,9 @@ async fn each_lane_gets_its_share_of_the_window() {
     cfg.window_max = 4;
     let c = DnsClient::new(cfg).await.unwrap();
     let lane_client = c.clone();
-    let answers = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let _lane = lane_client.enter_lane().await.unwrap();
-            let mut set = tokio::task::JoinSet::new();
-            for n in names {
-                let c = lane_client.clone();
-                set.spawn(async move { c.a(&n).await });
-            }
-            let mut out = Vec::new();
-            while let Some(r) = set.join_next().await {
-                out.push(r.unwrap());
-            }
-            out
-        })
+    let answers = spawn_on_own_runtime(move || async move {
+        let _lane = lane_client.enter_lane().await.unwrap();
+        resolve_all(&lane_client, names).await
     })
     .join()
     .unwrap();
@@ -215,11 +210,7 @@ async fn each_lane_gets_its_share_of_the_window() {
 async fn entering_again_replaces_the_lane_and_the_old_guard_leaves_it() {
     let s = TestServer::start().await.unwrap();
     for (name, n) in [("first.test", 1), ("second.test", 2), ("shared.test", 3)] {
-        s.set(
-            name,
-            QueryType::A,
-            Behavior::Answer(vec![rr::a(name, Ipv4Addr::new(192, 0, 2, n))]),
-        );
+        set_a(&s, name, n);
     }
     let mut cfg = DnsConfig::new(vec![s.addr()]);
     cfg.sockets = 1;
@@ -227,22 +218,15 @@ async fn entering_again_replaces_the_lane_and_the_old_guard_leaves_it() {
     for _ in 0..2 {
         assert!(matches!(c.a("shared.test").await, Lookup::Records(_)));
     }
-    let lane_client = c.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let c = lane_client;
-            let first = c.enter_lane().await.unwrap();
-            assert!(matches!(c.a("first.test").await, Lookup::Records(_)));
-            let second = c.enter_lane().await.unwrap();
-            // The first guard no longer owns the thread's lane.
-            drop(first);
-            assert!(matches!(c.a("second.test").await, Lookup::Records(_)));
-            drop(second);
-        });
+    let c2 = c.clone();
+    spawn_on_own_runtime(move || async move {
+        let first = c2.enter_lane().await.unwrap();
+        assert!(matches!(c2.a("first.test").await, Lookup::Records(_)));
+        let second = c2.enter_lane().await.unwrap();
+        // The first guard no longer owns the thread's lane.
+        drop(first);
+        assert!(matches!(c2.a("second.test").await, Lookup::Records(_)));
+        drop(second);
     })
     .join()
     .unwrap();
