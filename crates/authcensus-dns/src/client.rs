@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use authcensus_records::dns::{Lookup, MxRecord, Resolver, TxtRecord, reverse_name};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use tokio::sync::Semaphore;
 
 use crate::DnsError;
 use crate::config::{DnsConfig, burst_for};
+use crate::decode;
 use crate::lane::{self, Lane, LaneGuard};
 use crate::stats::{Stats, bump};
 use crate::tcp;
@@ -27,6 +27,11 @@ use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
 use crate::udp::{Reply, SocketSet};
 use crate::window::WindowEvent;
 use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
+
+const RCODE_NOERROR: u16 = 0;
+const RCODE_SERVFAIL: u16 = 2;
+const RCODE_NXDOMAIN: u16 = 3;
+const RCODE_REFUSED: u16 = 5;
 
 /// A rate limiter and the FIFO queue of tasks waiting on it.
 #[derive(Debug)]
@@ -93,7 +98,7 @@ pub struct DnsClient {
 
 /// The result of one exchange (all attempts for one name and type).
 struct Exchange {
-    reply: Option<Message>,
+    reply: Option<decode::Reply>,
     /// Status when `reply` is `None`.
     failure: QueryStatus,
     attempts: u32,
@@ -102,7 +107,7 @@ struct Exchange {
 }
 
 enum Attempt {
-    Reply(Box<Message>),
+    Reply(decode::Reply),
     Truncated,
     Timeout,
     NetError,
@@ -212,7 +217,8 @@ impl DnsClient {
                 out.status = ex.failure;
                 break;
             };
-            out.rcode = Some(u16::from(msg.metadata.response_code));
+            let rcode = msg.layout().rcode;
+            out.rcode = Some(rcode);
             let chain = follow_chain(
                 &msg,
                 &current,
@@ -221,17 +227,18 @@ impl DnsClient {
                 &mut out.cname_chain,
                 max_len,
             );
-            match msg.metadata.response_code {
-                ResponseCode::NoError => {}
-                ResponseCode::NXDomain => {
+            // RFC 1035 §4.1.1 RCODEs.
+            match rcode {
+                RCODE_NOERROR => {}
+                RCODE_NXDOMAIN => {
                     out.status = QueryStatus::NxDomain;
                     break;
                 }
-                ResponseCode::ServFail => {
+                RCODE_SERVFAIL => {
                     out.status = QueryStatus::ServFail;
                     break;
                 }
-                ResponseCode::Refused => {
+                RCODE_REFUSED => {
                     out.status = QueryStatus::Refused;
                     break;
                 }
@@ -299,7 +306,7 @@ impl DnsClient {
             upstream: None,
         };
         // The last SERVFAIL/REFUSED reply: reported if no later attempt does better.
-        let mut last_error_reply: Option<(Message, SocketAddr, bool)> = None;
+        let mut last_error_reply: Option<(decode::Reply, SocketAddr, bool)> = None;
         for attempt in 0..=cfg.retries {
             if attempt > 0 {
                 bump(&self.inner.stats.retries);
@@ -311,7 +318,7 @@ impl DnsClient {
             };
             ex.attempts += 1;
             let (reply, via_tcp) = match self.attempt_udp(idx, upstream, name, rtype).await {
-                Attempt::Reply(msg) if !msg.metadata.truncation => (*msg, false),
+                Attempt::Reply(msg) if !msg.layout().truncated => (msg, false),
                 Attempt::Reply(_) | Attempt::Truncated => {
                     bump(&self.inner.stats.tcp_fallbacks);
                     ex.attempts += 1;
@@ -334,8 +341,8 @@ impl DnsClient {
                     continue;
                 }
             };
-            match reply.metadata.response_code {
-                ResponseCode::ServFail | ResponseCode::Refused => {
+            match reply.layout().rcode {
+                RCODE_SERVFAIL | RCODE_REFUSED => {
                     last_error_reply = Some((reply, upstream, via_tcp));
                 }
                 _ => {
@@ -410,7 +417,7 @@ impl DnsClient {
         upstream: SocketAddr,
         name: &Name,
         rtype: RecordType,
-    ) -> Option<Message> {
+    ) -> Option<decode::Reply> {
         let inner = &*self.inner;
         let _permit = inner.in_flight.acquire().await.ok()?;
         self.take_rate_permits(idx).await;

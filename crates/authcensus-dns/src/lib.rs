@@ -40,6 +40,7 @@
 
 mod client;
 mod config;
+mod decode;
 mod error;
 pub mod lane;
 pub mod probe;

@@ -17,11 +17,11 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::op::MessageType;
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 
-use crate::wire::{Parsed, encode_query, parse_datagram};
+use crate::decode::{Parsed, parse};
+use crate::wire::encode_query;
 
 /// The name asked: RFC 6761 §6.4 reserves `invalid.`, so every resolver can
 /// answer it at once (NXDOMAIN), and no server on the path learns anything.
@@ -84,11 +84,8 @@ async fn probe_inner(upstream: SocketAddr, tries: u32, wait: Duration) -> io::Re
 }
 
 fn is_reply(datagram: &[u8], id: u16) -> bool {
-    match parse_datagram(datagram) {
-        Parsed::Full(m) => m.metadata.id == id && m.metadata.message_type == MessageType::Response,
-        Parsed::TruncatedHeader { id: got, .. } => got == id,
-        Parsed::NotOurs | Parsed::Malformed => false,
-    }
+    // `parse` takes only responses with one question.
+    matches!(parse(datagram), Parsed::Reply(l) if l.id == id)
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::wire::reply_matches;
+use crate::decode::{self, Parsed, Reply};
 
 /// Why a TCP exchange produced no reply.
 #[derive(Debug)]
@@ -35,7 +34,7 @@ pub(crate) async fn exchange(
     name: &Name,
     rtype: RecordType,
     deadline: Duration,
-) -> Result<Message, TcpFail> {
+) -> Result<Reply, TcpFail> {
     let work = async {
         let len = u16::try_from(query.len()).map_err(|_| TcpFail::BadReply)?;
         let mut stream = TcpStream::connect(upstream)
@@ -55,11 +54,13 @@ pub(crate) async fn exchange(
         let n = usize::from(u16::from_be_bytes(len_buf));
         let mut buf = vec![0u8; n];
         stream.read_exact(&mut buf).await.map_err(|_| TcpFail::Io)?;
-        let msg = Message::from_vec(&buf).map_err(|_| TcpFail::BadReply)?;
-        if msg.metadata.id != id || !reply_matches(&msg, name, rtype) {
+        let Parsed::Reply(layout) = decode::parse_full(&buf) else {
+            return Err(TcpFail::BadReply);
+        };
+        if layout.id != id || !decode::question_is(&buf, &layout, name, u16::from(rtype)) {
             return Err(TcpFail::BadReply);
         }
-        Ok(msg)
+        Ok(Reply::new(buf, layout))
     };
     match tokio::time::timeout(deadline, work).await {
         Ok(r) => r,

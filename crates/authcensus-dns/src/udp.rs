@@ -7,7 +7,7 @@
 //! queued in that round back to back, so a burst of queries reaches the
 //! server together (on loopback, one wake-up of the server's thread per
 //! burst instead of one per query; see `benches/README.md`). One receive
-//! task per socket decodes every datagram once and hands it to the waiting
+//! task per socket checks every datagram once ([`crate::decode`]) and hands it to the waiting
 //! caller through a oneshot channel. The in-flight table maps a random
 //! message ID (never reused while outstanding) to the upstream, question and
 //! channel of the attempt. Timeouts are the caller's: it waits on its channel
@@ -28,22 +28,21 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::DnsError;
+use crate::decode::{self, Parsed, question_is};
 use crate::stats::{Stats, bump};
-use crate::wire::{Parsed, parse_datagram, query_matches, reply_matches};
 
 /// What the receive task hands to a waiting attempt.
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// A decoded, matching reply.
-    Message(Box<Message>),
-    /// A matching reply with TC=1 whose records could not be decoded.
+    /// A checked, matching reply with TC=0.
+    Message(decode::Reply),
+    /// A matching reply with TC=1 (its records are not read).
     Truncated,
     /// The query could not be sent (the socket refused it).
     SendFailed,
@@ -192,10 +191,8 @@ impl Socket {
     }
 
     fn deliver(&self, buf: &[u8], src: SocketAddr) {
-        let parsed = parse_datagram(buf);
-        let id = match &parsed {
-            Parsed::Full(msg) => msg.metadata.id,
-            Parsed::TruncatedHeader { id, .. } => *id,
+        let layout = match decode::parse(buf) {
+            Parsed::Reply(layout) => layout,
             Parsed::NotOurs => {
                 bump(&self.stats.dropped_mismatched);
                 return;
@@ -205,10 +202,16 @@ impl Socket {
                 return;
             }
         };
+        let id = layout.id;
         let pending = {
             let mut table = self.lock();
             match table.get(&id) {
-                Some(p) if p.upstream == src && question_ok(&parsed, p) => table.remove(&id),
+                Some(p)
+                    if p.upstream == src
+                        && question_is(buf, &layout, &p.name, u16::from(p.rtype)) =>
+                {
+                    table.remove(&id)
+                }
                 _ => None,
             }
         };
@@ -217,20 +220,13 @@ impl Socket {
             return;
         };
         bump(&self.stats.received);
-        let reply = match parsed {
-            Parsed::Full(msg) => Reply::Message(Box::new(msg)),
-            _ => Reply::Truncated,
+        let reply = if layout.truncated {
+            Reply::Truncated
+        } else {
+            Reply::Message(decode::Reply::new(buf.to_vec(), layout))
         };
         // The caller may have given up a moment ago; that is fine.
         let _ = p.tx.send(reply);
-    }
-}
-
-fn question_ok(parsed: &Parsed, p: &Pending) -> bool {
-    match parsed {
-        Parsed::Full(msg) => reply_matches(msg, &p.name, p.rtype),
-        Parsed::TruncatedHeader { query, .. } => query_matches(query, &p.name, p.rtype),
-        Parsed::NotOurs | Parsed::Malformed => false,
     }
 }
 

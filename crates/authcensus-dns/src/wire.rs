@@ -1,16 +1,17 @@
-//! Message building, reply validation and answer extraction on hickory-proto.
+//! Query building and answer extraction.
 //!
-//! Everything here is pure: it turns names into wire queries and decoded
-//! replies into [`RecordData`]. Replies are hostile input: every loop is
-//! bounded by the record counts hickory already decoded, and the CNAME walk
-//! by the configured hop limit.
+//! Everything here is pure: it turns names into wire queries and checked
+//! replies ([`crate::decode`]) into [`RecordData`]. Replies are hostile
+//! input: every loop is bounded by the record counts the decoder checked,
+//! and the CNAME walk by the configured hop limit.
 
-use hickory_proto::op::{Header, Message, MessageType, Query};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use authcensus_records::dns::{MxRecord, TxtRecord};
 
+use crate::decode::{
+    CLASS_IN, RecordRef, Reply, TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_MX, TYPE_NS, TYPE_PTR, TYPE_TXT,
+};
 use crate::types::{AnswerRecord, QueryType, RecordData};
 
 /// The hickory record type of a [`QueryType`].
@@ -91,84 +92,6 @@ pub(crate) fn encode_query(
     Some(out)
 }
 
-/// What a datagram is, judged before and after a full decode.
-pub(crate) enum Parsed {
-    /// A fully decoded message.
-    Full(Message),
-    /// Not fully decodable, but the header says TC=1 and the single question
-    /// decodes: a truncated reply whose records were cut mid-way. The client
-    /// goes to TCP as for any TC=1 reply.
-    TruncatedHeader {
-        /// Message ID.
-        id: u16,
-        /// The question.
-        query: Query,
-    },
-    /// A header saying it is not a response or has a question count other
-    /// than one: no reply to any of our queries (counted as mismatched).
-    NotOurs,
-    /// Undecodable bytes (short packet, bad label, compression loop, …).
-    Malformed,
-}
-
-/// Decodes one received datagram. The header is checked first so a hostile
-/// packet claiming thousands of questions is rejected before any allocation.
-pub(crate) fn parse_datagram(buf: &[u8]) -> Parsed {
-    let mut dec = BinDecoder::new(buf);
-    let Ok(header) = Header::read(&mut dec) else {
-        return Parsed::Malformed;
-    };
-    if header.metadata.message_type != MessageType::Response || header.counts.queries != 1 {
-        return Parsed::NotOurs;
-    }
-    match Message::from_vec(buf) {
-        Ok(m) => Parsed::Full(m),
-        Err(_) if header.metadata.truncation => match Query::read(&mut dec) {
-            Ok(query) => Parsed::TruncatedHeader {
-                id: header.metadata.id,
-                query,
-            },
-            Err(_) => Parsed::Malformed,
-        },
-        Err(_) => Parsed::Malformed,
-    }
-}
-
-/// RFC 1035 §7.3: after the ID, verify that the question section
-/// corresponds to the one asked (name compared case-insensitively, type and class exactly).
-pub(crate) fn query_matches(q: &Query, name: &Name, rtype: RecordType) -> bool {
-    q.query_type() == rtype && q.query_class() == DNSClass::IN && q.name() == name
-}
-
-/// Whether a decoded reply is a response whose single question matches.
-pub(crate) fn reply_matches(msg: &Message, name: &Name, rtype: RecordType) -> bool {
-    msg.metadata.message_type == MessageType::Response
-        && msg.queries.len() == 1
-        && msg
-            .queries
-            .first()
-            .is_some_and(|q| query_matches(q, name, rtype))
-}
-
-/// Converts record data of the types we ask for; `None` for anything else.
-pub(crate) fn convert(data: &RData) -> Option<RecordData> {
-    Some(match data {
-        RData::A(a) => RecordData::A(a.0),
-        RData::AAAA(a) => RecordData::Aaaa(a.0),
-        RData::MX(mx) => RecordData::Mx(MxRecord {
-            preference: mx.preference,
-            exchange: name_string(&mx.exchange),
-        }),
-        RData::TXT(txt) => RecordData::Txt(TxtRecord {
-            strings: txt.txt_data.iter().map(|s| s.to_vec()).collect(),
-        }),
-        RData::PTR(p) => RecordData::Ptr(name_string(&p.0)),
-        RData::NS(n) => RecordData::Ns(name_string(&n.0)),
-        RData::CNAME(c) => RecordData::Cname(name_string(&c.0)),
-        _ => return None,
-    })
-}
-
 /// Result of walking the answer section from the asked name.
 #[derive(Debug)]
 pub(crate) enum Chain {
@@ -189,33 +112,53 @@ pub(crate) enum Chain {
     Loop,
 }
 
-fn is_in(r: &Record) -> bool {
-    r.dns_class == DNSClass::IN
+/// Converts the data of an answer record of the types we ask for; `None`
+/// for anything else (and for records without data).
+fn convert(reply: &Reply, rr: &RecordRef) -> Option<RecordData> {
+    Some(match rr.rtype {
+        TYPE_A => RecordData::A(reply.a(rr)?),
+        TYPE_AAAA => RecordData::Aaaa(reply.aaaa(rr)?),
+        TYPE_MX => {
+            let (preference, exchange) = reply.mx(rr)?;
+            RecordData::Mx(MxRecord {
+                preference,
+                exchange,
+            })
+        }
+        TYPE_TXT => RecordData::Txt(TxtRecord {
+            strings: reply.txt(rr)?,
+        }),
+        TYPE_PTR => RecordData::Ptr(reply.target_string(rr)?),
+        TYPE_NS => RecordData::Ns(reply.target_string(rr)?),
+        TYPE_CNAME => RecordData::Cname(reply.target_string(rr)?),
+        _ => return None,
+    })
 }
 
-/// Follows the CNAME chain inside `msg`'s answer section starting at `start`
+/// Follows the CNAME chain inside `reply`'s answer section starting at `start`
 /// (RFC 1035 §3.3.1; alias rules of RFC 1034 and RFC 2181). `seen` holds every name already on the
 /// chain (the asked name first); new names are pushed to it and to `chain`.
 /// At most `max_len` names may be on the chain in all.
 pub(crate) fn follow_chain(
-    msg: &Message,
+    reply: &Reply,
     start: &Name,
     rtype: RecordType,
     seen: &mut Vec<Name>,
     chain: &mut Vec<String>,
     max_len: usize,
 ) -> Chain {
+    let want = u16::from(rtype);
     let mut current = start.clone();
+    let answers = reply.answers();
     // Each step either returns or adds a name to `seen`, which is bounded by
     // `max_len`; the answer count bounds it as well.
-    for _ in 0..=msg.answers.len() {
-        let data: Vec<AnswerRecord> = msg
-            .answers
+    for _ in 0..=answers.len() {
+        let data: Vec<AnswerRecord> = answers
             .iter()
-            .filter(|r| is_in(r) && r.record_type() == rtype && r.name == current)
+            .filter(|r| r.class == CLASS_IN && r.rtype == want && reply.owner_is(r, &current))
             .filter_map(|r| {
-                convert(&r.data).map(|data| AnswerRecord {
-                    name: name_string(&r.name),
+                convert(reply, r).map(|data| AnswerRecord {
+                    name: reply.owner_string(r),
                     ttl: r.ttl,
                     data,
                 })
@@ -228,21 +171,21 @@ pub(crate) fn follow_chain(
             // Asked for the CNAME itself: it is the data, never followed.
             return Chain::Empty;
         }
-        let target = msg.answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(c) if is_in(r) && r.name == current => Some(c.0.clone()),
-            _ => None,
+        let target = answers.iter().find_map(|r| {
+            (r.class == CLASS_IN && r.rtype == TYPE_CNAME && reply.owner_is(r, &current))
+                .then(|| reply.target_name(r))
+                .flatten()
         });
-        let Some(mut target) = target else {
+        let Some(target) = target else {
             return if current != *start {
                 Chain::Dangling {
                     target: current,
-                    soa_in_authority: has_soa(msg),
+                    soa_in_authority: reply.soa_in_authority(),
                 }
             } else {
                 Chain::Empty
             };
         };
-        target.set_fqdn(true);
         if seen.contains(&target) || seen.len() >= max_len {
             return Chain::Loop;
         }
@@ -253,26 +196,29 @@ pub(crate) fn follow_chain(
     Chain::Loop
 }
 
-fn has_soa(msg: &Message) -> bool {
-    msg.authorities
-        .iter()
-        .any(|r| r.record_type() == RecordType::SOA)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::{Edns, OpCode};
+    use crate::decode::{Parsed, parse};
+    use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
     use hickory_proto::rr::rdata::{A, CNAME, TXT};
+    use hickory_proto::rr::{RData, Record};
 
     fn n(s: &str) -> Name {
         parse_name(s).unwrap()
     }
 
-    fn reply(answers: Vec<Record>) -> Message {
+    /// A reply to `a.example` TXT with `answers`, encoded by hickory and
+    /// checked by our decoder.
+    fn reply(answers: Vec<Record>) -> Reply {
         let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(n("a.example"), RecordType::TXT));
         m.add_answers(answers);
-        m
+        let bytes = m.to_vec().unwrap();
+        match parse(&bytes) {
+            Parsed::Reply(layout) => Reply::new(bytes, layout),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -387,64 +333,5 @@ mod tests {
         // The root name: one zero octet.
         let root = encode_query(1, &Name::root(), RecordType::NS, 1232).unwrap();
         assert_eq!(root, hickory_query(1, &Name::root(), RecordType::NS, 1232));
-    }
-
-    #[test]
-    fn datagram_classification() {
-        assert!(matches!(parse_datagram(&[1, 2, 3]), Parsed::Malformed));
-        let q = encode_query(7, &n("example.com"), RecordType::A, 1232).unwrap();
-        // A query is not a response.
-        assert!(matches!(parse_datagram(&q), Parsed::NotOurs));
-        // A response header with TC=1, the question, then a cut record.
-        let mut r = q.clone();
-        r.truncate(12 + 17);
-        r[2] |= 0x80 | 0x02;
-        r[7] = 1; // ANCOUNT = 1
-        r[11] = 0; // ARCOUNT = 0
-        r.extend_from_slice(&[0xc0, 0x0c, 0, 1]);
-        match parse_datagram(&r) {
-            Parsed::TruncatedHeader { id, query } => {
-                assert_eq!(id, 7);
-                assert!(query_matches(&query, &n("EXAMPLE.com"), RecordType::A));
-            }
-            _ => panic!("expected a truncated header"),
-        }
-        // Random corruption of a real reply never panics or hangs.
-        let mut reply = Message::new(9, MessageType::Response, OpCode::Query);
-        reply.add_query(Query::query(n("example.com"), RecordType::TXT));
-        reply.add_answer(Record::from_rdata(
-            n("example.com"),
-            60,
-            RData::TXT(TXT::new(vec!["v=spf1 -all".into(), "x".into()])),
-        ));
-        reply.add_answer(Record::from_rdata(
-            n("example.com"),
-            60,
-            RData::CNAME(CNAME(n("a.example.com"))),
-        ));
-        let good = reply.to_vec().unwrap();
-        assert!(matches!(parse_datagram(&good), Parsed::Full(_)));
-        let mut kinds = [0usize; 4];
-        for round in 0..20_000u32 {
-            let mut b = good.clone();
-            for _ in 0..(1 + round % 4) {
-                let i = rand::random_range(0..b.len());
-                b[i] = rand::random();
-            }
-            if round % 7 == 0 {
-                b.truncate(rand::random_range(0..b.len()));
-            }
-            kinds[match parse_datagram(&b) {
-                Parsed::Full(_) => 0,
-                Parsed::TruncatedHeader { .. } => 1,
-                Parsed::NotOurs => 2,
-                Parsed::Malformed => 3,
-            }] += 1;
-        }
-        assert!(kinds[0] > 0 && kinds[2] > 0 && kinds[3] > 0, "{kinds:?}");
-        // A compression pointer to itself is a decoder error, not a hang.
-        let mut looped = vec![0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
-        looped.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
-        assert!(matches!(parse_datagram(&looped), Parsed::Malformed));
     }
 }
