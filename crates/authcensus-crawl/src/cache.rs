@@ -220,11 +220,14 @@ impl<R: Resolver> CachingResolver<R> {
     }
 
     /// TXT straight from the inner resolver, not looked up in or added to
-    /// the cache (counted as a miss and in `sent`). For names no other
-    /// domain can ask for: `_mta-sts.<d>` and `_smtp._tls.<d>` have no
-    /// fallback to another name (RFC 8461 §3.1, RFC 8460 §3), and each
-    /// domain is crawled once, so caching them only evicted shared answers
-    /// and cost two cache operations per query.
+    /// the cache (counted as a miss and in `sent`). For names other domains
+    /// (almost) never ask for: `_mta-sts.<d>` and `_smtp._tls.<d>` have no
+    /// fallback to another name (RFC 8461 §3.1, RFC 8460 §3), and a crawled
+    /// domain's own TXT is asked by another domain only when that one
+    /// names it in an SPF `include:` or `redirect=`. Each domain is crawled
+    /// once, so caching them only evicted shared answers and cost two cache
+    /// operations per query (its second use within the domain is
+    /// [`DomainDns`]'s memo).
     pub(crate) async fn txt_uncached(
         &self,
         name: &str,
@@ -232,6 +235,16 @@ impl<R: Resolver> CachingResolver<R> {
     ) -> Lookup<TxtRecord> {
         self.count_miss(sent);
         self.inner.txt(name).await
+    }
+
+    /// MX straight from the inner resolver (see [`Self::txt_uncached`]).
+    pub(crate) async fn mx_uncached(
+        &self,
+        name: &str,
+        sent: Option<&AtomicU32>,
+    ) -> Lookup<MxRecord> {
+        self.count_miss(sent);
+        self.inner.mx(name).await
     }
 
     pub(crate) async fn a_counted(&self, name: &str, sent: Option<&AtomicU32>) -> Lookup<Ipv4Addr> {
@@ -328,9 +341,10 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
 }
 
 /// The resolver one domain's lookups go through: it counts the queries the
-/// shared cache had to send for this domain (`dns_queries`), and remembers
-/// the domain's own TXT and MX answers, failures included, so the SPF walk
-/// does not repeat a failed query the crawl already made.
+/// shared cache had to send for this domain (`dns_queries`), asks the
+/// domain's own TXT and MX past the shared cache, and remembers those
+/// answers, failures included, so the SPF walk does not repeat a query the
+/// crawl already made.
 pub(crate) struct DomainDns<'a, R> {
     cache: &'a CachingResolver<R>,
     domain: &'a str,
@@ -381,7 +395,11 @@ impl<R: Resolver> Resolver for DomainDns<'_, R> {
             if own && let Some(l) = Self::memo(&self.own_txt) {
                 return l;
             }
-            let l = self.cache.txt_counted(name, Some(&self.sent)).await;
+            let l = if own {
+                self.cache.txt_uncached(name, Some(&self.sent)).await
+            } else {
+                self.cache.txt_counted(name, Some(&self.sent)).await
+            };
             if own {
                 Self::remember(&self.own_txt, l.clone());
             }
@@ -400,7 +418,11 @@ impl<R: Resolver> Resolver for DomainDns<'_, R> {
             if own && let Some(l) = Self::memo(&self.own_mx) {
                 return l;
             }
-            let l = self.cache.mx_counted(name, Some(&self.sent)).await;
+            let l = if own {
+                self.cache.mx_uncached(name, Some(&self.sent)).await
+            } else {
+                self.cache.mx_counted(name, Some(&self.sent)).await
+            };
             if own {
                 Self::remember(&self.own_mx, l.clone());
             }

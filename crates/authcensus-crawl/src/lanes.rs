@@ -187,7 +187,13 @@ where
             shared.progress.started.fetch_add(1, Ordering::Relaxed);
             async move {
                 let task_target = target.clone();
-                let handle = tokio::spawn(async move { crawl_domain(&ctx, &task_target).await });
+                // Boxed: the task then holds a pointer, and the domain's
+                // future (kilobytes: seven lookups joined) is not copied
+                // into the task on spawn.
+                let handle =
+                    tokio::spawn(Box::pin(
+                        async move { crawl_domain(&ctx, &task_target).await },
+                    ));
                 // A panicking domain task must still yield a row.
                 handle.await.unwrap_or_else(|_| base_row(&target))
             }
