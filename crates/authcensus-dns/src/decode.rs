@@ -486,6 +486,15 @@ pub(crate) fn name_string(buf: &[u8], at: usize) -> String {
         if i > 0 {
             s.push('.');
         }
+        let plain = label.first().is_some_and(|&b| b != b'-' && b != b'*')
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if plain {
+            // Only ASCII: the bytes are the characters.
+            s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+            continue;
+        }
         for (j, &b) in label.iter().enumerate() {
             let c = char::from(b.to_ascii_lowercase());
             let safe = c.is_ascii_alphanumeric()

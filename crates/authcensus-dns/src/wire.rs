@@ -35,7 +35,21 @@ pub(crate) fn parse_name(s: &str) -> Option<Name> {
     if trimmed.is_empty() || trimmed.len() > 253 {
         return None;
     }
-    let mut name = Name::from_ascii(trimmed).ok()?;
+    // Host names (letters, digits, `-` inside a label, `_`): the labels are
+    // the bytes, and hickory's escape-aware parser is not needed (it was
+    // 2 % of the crawl's CPU). A test checks both paths agree.
+    let plain = trimmed.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    let mut name = if plain {
+        Name::from_labels(trimmed.split('.').map(str::as_bytes)).ok()?
+    } else {
+        Name::from_ascii(trimmed).ok()?
+    };
     name.set_fqdn(true);
     Some(name)
 }
@@ -153,12 +167,16 @@ pub(crate) fn follow_chain(
     // Each step either returns or adds a name to `seen`, which is bounded by
     // `max_len`; the answer count bounds it as well.
     for _ in 0..=answers.len() {
+        // All of them are owned by `current`: one string for the RRset.
+        let mut owner: Option<String> = None;
         let data: Vec<AnswerRecord> = answers
             .iter()
             .filter(|r| r.class == CLASS_IN && r.rtype == want && reply.owner_is(r, &current))
             .filter_map(|r| {
-                convert(reply, r).map(|data| AnswerRecord {
-                    name: reply.owner_string(r),
+                let data = convert(reply, r)?;
+                let name = owner.get_or_insert_with(|| reply.owner_string(r)).clone();
+                Some(AnswerRecord {
+                    name,
                     ttl: r.ttl,
                     data,
                 })
@@ -219,6 +237,43 @@ mod tests {
             Parsed::Reply(layout) => Reply::new(bytes, layout),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn plain_names_parse_as_hickory_parses_them() {
+        let mut rng = rand::rng();
+        let alphabet = b"aZ0-_.*\\ x";
+        for _ in 0..20_000 {
+            let len = rand::RngExt::random_range(&mut rng, 1..30);
+            let s: String = (0..len)
+                .map(|_| {
+                    let i = rand::RngExt::random_range(&mut rng, 0..alphabet.len());
+                    char::from(alphabet[i])
+                })
+                .collect();
+            let hickory = Name::from_ascii(s.strip_suffix('.').unwrap_or(&s))
+                .ok()
+                .map(|mut n| {
+                    n.set_fqdn(true);
+                    n
+                });
+            let ours = parse_name(&s);
+            if s.strip_suffix('.').unwrap_or(&s).is_empty() {
+                assert!(ours.is_none());
+                continue;
+            }
+            assert_eq!(
+                ours.as_ref().map(Name::to_ascii),
+                hickory.as_ref().map(Name::to_ascii),
+                "{s:?}"
+            );
+        }
+        let long = format!("{}.{}", "a".repeat(63), "b".repeat(63));
+        assert_eq!(
+            parse_name(&long).map(|n| n.to_ascii()),
+            Some(format!("{long}."))
+        );
+        assert!(parse_name(&format!("{}x", "a".repeat(63))).is_none());
     }
 
     #[test]
