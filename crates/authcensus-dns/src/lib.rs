@@ -21,6 +21,11 @@
 //!   accepted only when ID, source
 //!   address and question match (RFC 1035 §7.3, RFC 5452), everything else is dropped
 //!   and counted in [`Stats`];
+//! - replies are checked in one pass by a lean decoder of its own
+//!   (`decode.rs`: names, compression pointers, record lengths, all bounded)
+//!   that keeps offsets into the datagram instead of building hickory
+//!   `Message`s; a test holds it to hickory's decoder on generated and
+//!   corrupted replies. hickory-proto remains for names and the test server;
 //! - RD=1, EDNS(0) with a 1232-byte payload, TC=1 → the same query over TCP;
 //! - retries with jittered backoff and failover to the next upstream;
 //! - a global and a per-upstream rate limit (governor) on every attempt;
