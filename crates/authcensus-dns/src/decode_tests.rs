@@ -32,27 +32,6 @@ fn hickory_convert(data: &RData) -> Option<RecordData> {
     })
 }
 
-fn lean_convert(reply: &Reply, rr: &RecordRef) -> Option<RecordData> {
-    Some(match rr.rtype {
-        TYPE_A => RecordData::A(reply.a(rr)?),
-        TYPE_AAAA => RecordData::Aaaa(reply.aaaa(rr)?),
-        TYPE_MX => {
-            let (preference, exchange) = reply.mx(rr)?;
-            RecordData::Mx(MxRecord {
-                preference,
-                exchange,
-            })
-        }
-        TYPE_TXT => RecordData::Txt(TxtRecord {
-            strings: reply.txt(rr)?,
-        }),
-        TYPE_PTR => RecordData::Ptr(reply.target_string(rr)?),
-        TYPE_NS => RecordData::Ns(reply.target_string(rr)?),
-        TYPE_CNAME => RecordData::Cname(reply.target_string(rr)?),
-        _ => return None,
-    })
-}
-
 /// A random label: mostly host-name characters, sometimes octets that need
 /// escaping, sometimes upper case.
 fn label(rng: &mut impl rand::Rng) -> Vec<u8> {
@@ -231,7 +210,7 @@ fn lean_view(r: &Reply) -> View {
                 rr.rtype,
                 rr.class,
                 rr.ttl,
-                lean_convert(r, rr),
+                crate::wire::convert(r, rr),
             )
         })
         .collect();

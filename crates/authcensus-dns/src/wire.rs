@@ -128,7 +128,7 @@ pub(crate) enum Chain {
 
 /// Converts the data of an answer record of the types we ask for; `None`
 /// for anything else (and for records without data).
-fn convert(reply: &Reply, rr: &RecordRef) -> Option<RecordData> {
+pub(crate) fn convert(reply: &Reply, rr: &RecordRef) -> Option<RecordData> {
     Some(match rr.rtype {
         TYPE_A => RecordData::A(reply.a(rr)?),
         TYPE_AAAA => RecordData::Aaaa(reply.aaaa(rr)?),
