@@ -522,6 +522,33 @@ fn to_name(buf: &[u8], at: usize) -> Option<Name> {
     Some(name)
 }
 
+/// Every decoding path over one datagram, as the client takes them: both
+/// parses, the question, each answer's owner and data, and the CNAME walk
+/// from the question (the fuzz target's entry, [`crate::fuzz_reply`]).
+pub(crate) fn exercise(buf: &[u8]) -> usize {
+    let mut n = 0;
+    for parsed in [parse(buf), parse_full(buf)] {
+        let Parsed::Reply(layout) = parsed else {
+            continue;
+        };
+        let (qname, qtype) = (layout.qname, layout.qtype);
+        n += name_string(buf, qname).len();
+        let reply = Reply::new(buf.to_vec(), layout);
+        for rr in reply.answers() {
+            n += reply.owner_string(rr).len();
+            n += usize::from(crate::wire::convert(&reply, rr).is_some());
+            n += usize::from(reply.target_name(rr).is_some());
+        }
+        if let Some(q) = to_name(buf, qname) {
+            let (mut seen, mut chain) = (vec![q.clone()], Vec::new());
+            let rtype = hickory_proto::rr::RecordType::from(qtype);
+            let _ = crate::wire::follow_chain(&reply, &q, rtype, &mut seen, &mut chain, 9);
+            n += chain.len();
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 #[path = "decode_tests.rs"]
 mod tests;

@@ -61,6 +61,15 @@ mod wire;
 pub mod testserver;
 
 pub use client::{DnsClient, to_lookup};
+
+/// Runs the reply decoder over one datagram along every path the client
+/// takes (both parses, names, record data, the CNAME walk) and returns a
+/// number derived from the results. For the fuzz target
+/// (`fuzz/fuzz_targets/dns_reply.rs`): no API to build on.
+#[doc(hidden)]
+pub fn fuzz_reply(datagram: &[u8]) -> usize {
+    decode::exercise(datagram)
+}
 pub use config::DnsConfig;
 pub use error::DnsError;
 pub use lane::LaneGuard;
