@@ -54,6 +54,9 @@ EXTRA=()
 # shellcheck disable=SC2206
 [[ -n "${SCALE_EXTRA:-}" ]] && EXTRA+=($SCALE_EXTRA)
 
+# A kept work directory still holds the last run's snapshot: crawling into
+# it would resume (skip every domain already written), not measure.
+rm -rf "$WORK/out"
 log "crawl of $N synthetic domains through a pipe"
 START=$(date +%s.%N)
 set +e
