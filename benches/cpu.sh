@@ -11,7 +11,8 @@
 #   CPU_WORK=DIR      work directory, kept between runs (default /tmp/authcensus-cpu)
 #   CPU_UNIVERSE=N    universe size (default 100000; generated once per work dir)
 #   CPU_SAMPLE=N      domains crawled per run (default 30000, the first N)
-#   CPU_ROUNDS=N      interleaved rounds (default 3)
+#   CPU_ROUNDS=N      interleaved rounds (default 6: single runs on the 2-core
+#                     VM differ by ±5 %, so compare the medians printed at the end)
 #   CPU_ENV="K=V ..." extra environment for the crawls (e.g. TOKIO_WORKER_THREADS=1)
 #   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
 #                     its own CPU is then counted in the crawler's figure
@@ -23,7 +24,7 @@ cd "$ROOT"
 WORK="${CPU_WORK:-/tmp/authcensus-cpu}"
 NU="${CPU_UNIVERSE:-100000}"
 NS="${CPU_SAMPLE:-30000}"
-ROUNDS="${CPU_ROUNDS:-3}"
+ROUNDS="${CPU_ROUNDS:-6}"
 mkdir -p "$WORK"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -73,6 +74,7 @@ k1="$(cpu_ticks "$KNOT")"
 qps="$(awk '/Queries per second/{print $4}' "$WORK/dnsperf.txt")"
 log "dnsperf -q 100 over $NQ queries: $qps q/s, Knot $(python3 -c "print(round(($k1-$k0)/$TCK*1e6/$NQ,2))") µs/q"
 
+: >"$WORK/runs.txt"
 for r in $(seq 1 "$ROUNDS"); do
     for bin in "$@"; do
         rm -rf "$WORK/snap"
@@ -84,12 +86,24 @@ for r in $(seq 1 "$ROUNDS"); do
         sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         read -r wall user sys rss <"$WORK/time.txt"
-        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" <<'EOF'
+        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" <<'EOF'
 import sys
-r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:]
+r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:11]
 wall, user, sys_, sent, kt = float(wall), float(user), float(sys_), int(sent or 0), int(kt)
 q = max(1, sent)
 print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
+with open(sys.argv[11], "a") as f:
+    f.write(f"{b}\t{(user+sys_)*1e6/q:.3f}\n")
 EOF
     done
 done
+# The figure to compare: per binary, the median crawler µs/query of the rounds.
+python3 - "$WORK/runs.txt" <<'EOF'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    b, v = line.rstrip("\n").split("\t")
+    runs.setdefault(b, []).append(float(v))
+for b, v in runs.items():
+    print(f"median {b}: crawler {statistics.median(v):.2f} µs/q over {len(v)} rounds (min {min(v):.1f}, max {max(v):.1f})")
+EOF
