@@ -384,6 +384,17 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
             *g = Some(value);
         }
     }
+
+    /// The domain's own answer kept in `slot`, or else `lookup`'s (asked
+    /// past the shared cache; not polled when `slot` answers), kept.
+    async fn own_answer<T: Clone>(slot: &Mutex<Option<T>>, lookup: impl Future<Output = T>) -> T {
+        if let Some(l) = Self::memo(slot) {
+            return l;
+        }
+        let l = lookup.await;
+        Self::remember(slot, l.clone());
+        l
+    }
 }
 
 // The trait spells out `+ Send`; `async fn` would hide that bound.
@@ -391,19 +402,11 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
 impl<R: Resolver> Resolver for DomainDns<'_, R> {
     fn txt(&self, name: &str) -> impl Future<Output = Lookup<TxtRecord>> + Send {
         async move {
-            let own = name == self.domain;
-            if own && let Some(l) = Self::memo(&self.own_txt) {
-                return l;
+            if name != self.domain {
+                return self.cache.txt_counted(name, Some(&self.sent)).await;
             }
-            let l = if own {
-                self.cache.txt_uncached(name, Some(&self.sent)).await
-            } else {
-                self.cache.txt_counted(name, Some(&self.sent)).await
-            };
-            if own {
-                Self::remember(&self.own_txt, l.clone());
-            }
-            l
+            let lookup = self.cache.txt_uncached(name, Some(&self.sent));
+            Self::own_answer(&self.own_txt, lookup).await
         }
     }
     fn a(&self, name: &str) -> impl Future<Output = Lookup<Ipv4Addr>> + Send {
@@ -414,19 +417,11 @@ impl<R: Resolver> Resolver for DomainDns<'_, R> {
     }
     fn mx(&self, name: &str) -> impl Future<Output = Lookup<MxRecord>> + Send {
         async move {
-            let own = name == self.domain;
-            if own && let Some(l) = Self::memo(&self.own_mx) {
-                return l;
+            if name != self.domain {
+                return self.cache.mx_counted(name, Some(&self.sent)).await;
             }
-            let l = if own {
-                self.cache.mx_uncached(name, Some(&self.sent)).await
-            } else {
-                self.cache.mx_counted(name, Some(&self.sent)).await
-            };
-            if own {
-                Self::remember(&self.own_mx, l.clone());
-            }
-            l
+            let lookup = self.cache.mx_uncached(name, Some(&self.sent));
+            Self::own_answer(&self.own_mx, lookup).await
         }
     }
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send {

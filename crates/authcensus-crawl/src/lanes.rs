@@ -17,7 +17,6 @@
 //! lane is done: a pooled HTTPS connection, or a lookup another lane's
 //! domain shares through the cache, may live on it.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -164,21 +163,20 @@ where
     R: Resolver + Send + Sync + 'static,
     O: OrgDomain + Send + Sync + 'static,
 {
-    // Targets are taken `GRAB` at a time into a local buffer: one wake-up of
-    // the feeding task (on another thread) per grab rather than per domain.
-    let local: VecDeque<CrawlTarget> = VecDeque::with_capacity(GRAB);
+    // Targets are taken `GRAB` at a time: one wake-up of the feeding task
+    // (on another thread) per grab rather than per domain.
     let targets = futures::stream::unfold(
-        (Arc::clone(&shared.targets), local),
-        |(queue, mut local)| async move {
-            if local.is_empty() {
-                let mut grabbed = Vec::with_capacity(GRAB);
-                if queue.lock().await.recv_many(&mut grabbed, GRAB).await == 0 {
+        (Arc::clone(&shared.targets), Vec::new().into_iter()),
+        |(queue, mut grabbed)| async move {
+            if grabbed.as_slice().is_empty() {
+                let mut more = Vec::with_capacity(GRAB);
+                if queue.lock().await.recv_many(&mut more, GRAB).await == 0 {
                     return None;
                 }
-                local.extend(grabbed);
+                grabbed = more.into_iter();
             }
-            let next = local.pop_front()?;
-            Some((next, (queue, local)))
+            let next = grabbed.next()?;
+            Some((next, (queue, grabbed)))
         },
     );
     let rows = targets

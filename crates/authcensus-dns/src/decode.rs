@@ -107,7 +107,7 @@ pub(crate) struct Reply {
 /// Reads a big-endian u16 at `at`.
 fn u16_at(buf: &[u8], at: usize) -> Option<u16> {
     let b = buf.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+    Some(u16::from_be_bytes(b.try_into().ok()?))
 }
 
 fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
@@ -485,15 +485,6 @@ pub(crate) fn name_string(buf: &[u8], at: usize) -> String {
     for (i, label) in Labels::new(buf, at).map_while(|l| l).enumerate() {
         if i > 0 {
             s.push('.');
-        }
-        let plain = label.first().is_some_and(|&b| b != b'-' && b != b'*')
-            && label
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if plain {
-            // Only ASCII: the bytes are the characters.
-            s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
-            continue;
         }
         for (j, &b) in label.iter().enumerate() {
             let c = char::from(b.to_ascii_lowercase());
