@@ -3,7 +3,7 @@
 //! `authcensus-dns`, `authcensus-crawl` and `authcensus-store`.
 
 use std::io::{BufWriter, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,298 +11,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use authcensus_crawl::{
-    CancellationToken, CrawlContext, CrawlSettings, CrawlSummary, CrawlTarget, Progress, RunConfig,
+    CancellationToken, CrawlContext, CrawlSummary, CrawlTarget, Progress, RunConfig,
 };
+use authcensus_dns::DnsClient;
 use authcensus_dns::probe::{PROBE_NAME, ProbeOutcome, probe};
-use authcensus_dns::{DnsClient, DnsConfig};
 use authcensus_input::ShardSource;
 use authcensus_input::{DomainStream, FnSink, InputStats, Rejection, SuffixList};
 use authcensus_store::layout::{
     MANIFEST_FILE, REJECTED_FILE, SHARD_PREFIX, SNAPSHOT_PREFIX, run_dir,
 };
-use authcensus_store::manifest::{
-    InputInfo, Manifest, PslInfo, ResolverInfo, ShardInfo, utc_date_today,
-};
-use authcensus_store::remote::is_url;
+use authcensus_store::manifest::{InputInfo, Manifest, PslInfo, ResolverInfo, ShardInfo};
 use authcensus_store::{RemoteStore, WriterOptions};
-use clap::Args;
 
-use crate::input_args::{InputArgs, InputSettings};
+use crate::input_args::InputSettings;
 
-const AFTER_HELP: &str = "\
-Rows go to OUT/snapshot=ID/part-NNNNN.parquet with OUT/snapshot=ID/manifest.json
-and rejected input lines in OUT/snapshot=ID/rejected.csv. Re-running the same
---out and --snapshot resumes: domains already in closed part files are skipped.
+mod plan;
 
-Sharded (--shard K/N, or K/N from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
-with --shard-count N, or from a Slurm array's SLURM_ARRAY_TASK_ID minus
-SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT), the run writes
-OUT/snapshot=ID/shard=K/ with its own manifest.json recording K/N.
-
---out s3://bucket/prefix (or gs://, az://, file://) writes parts to a local
-staging directory and uploads each closed part with a multipart upload, then
-rejected.csv and, last, manifest.json; credentials and endpoint come from the
-standard variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for plain HTTP). A run restarted on any
-machine downloads the parts already uploaded and skips their domains.
-
-DNS failures are data: a timeout or SERVFAIL lands in the row's statuses.
-Exit status: 0 when the crawl completed; 2 for unusable input or output (the
-snapshot is then marked incomplete); 130 when interrupted (SIGINT/SIGTERM: closed
-files and the manifest are flushed, the snapshot is marked incomplete).";
+pub use plan::{CrawlArgs, CrawlPlan};
 
 /// The crawl's allocator (see [`authcensus_crawl::FastAlloc`]).
 #[global_allocator]
 static ALLOC: authcensus_crawl::FastAlloc = authcensus_crawl::FastAlloc;
-
-/// Arguments of `authcensus crawl`.
-#[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
-pub struct CrawlArgs {
-    #[command(flatten)]
-    input: InputArgs,
-    /// Recursive resolver to query, `IP` or `IP:PORT` or `[IPv6]:PORT` (repeatable) [default: the nameservers of /etc/resolv.conf].
-    #[arg(long = "resolver", value_name = "IP[:PORT]")]
-    resolvers: Vec<String>,
-    /// Snapshot root: a directory, or an object store URL (s3://bucket/prefix, gs://, az://, file://).
-    #[arg(long, value_name = "DIR|URL", default_value = "snapshots")]
-    out: PathBuf,
-    /// Local staging directory of an object store --out [default: TMPDIR/authcensus-staging-HASH of the URL].
-    #[arg(long, value_name = "DIR")]
-    staging_dir: Option<PathBuf>,
-    /// Snapshot id [default: today's UTC date, YYYY-MM-DD].
-    #[arg(long, value_name = "ID")]
-    snapshot: Option<String>,
-    /// Global cap on DNS queries per second, retries included [default: no cap].
-    #[arg(long, value_name = "N")]
-    qps: Option<u32>,
-    /// Cap on DNS queries per second to each resolver [default: no cap].
-    #[arg(long, value_name = "N")]
-    qps_per_resolver: Option<u32>,
-    /// Domains in flight at once (in all threads).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    concurrency: usize,
-    /// Threads crawling domains, each with its own event loop and DNS sockets [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Floor of each resolver's adaptive in-flight window [default: 8], divided among the threads. The
-    /// window halves on bursts of timeouts, reading them as congestion; on a
-    /// path whose losses are random or whose timeouts come from servers that
-    /// never answer (not from an overloaded resolver), raise the floor so
-    /// the crawl keeps that many queries in flight.
-    #[arg(long, value_name = "N")]
-    window_min: Option<u32>,
-    /// Seconds to wait for one DNS answer before retrying.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
-    timeout: f64,
-    /// Retries of a DNS query after the first attempt (each on the next resolver).
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    retries: u32,
-    /// Extra trust anchors (PEM) for MTA-STS policy fetches; the system roots stay trusted.
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
-    /// TCP port of MTA-STS policy hosts (443 on the internet; tests and the demo use a high port).
-    #[arg(long, value_name = "PORT", default_value_t = 443)]
-    mta_sts_port: u16,
-    /// User-Agent of MTA-STS policy fetches [default: authcensus/VERSION (+email-auth survey)].
-    #[arg(long, value_name = "TEXT")]
-    user_agent: Option<String>,
-    /// Rows per Parquet part file (the sort buffer and the unit of resume).
-    // 10,000: the part buffer dominates the crawl's memory (benches/scale.sh,
-    // 200,000 domains: peak RSS 411 MB at 100,000 rows, 260 MB at 25,000,
-    // 201 MB at 10,000), and 100 parts per million domains read fine.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    rows_per_file: usize,
-    /// Never draw a progress bar (it is hidden anyway when stderr is not a terminal).
-    #[arg(long)]
-    no_progress: bool,
-}
-
-/// Parses `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 when absent).
-pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    s.parse::<SocketAddr>()
-        .with_context(|| format!("`--resolver {s}`: expected IP, IP:PORT or [IPv6]:PORT"))
-}
-
-/// Everything a crawl needs, resolved from the arguments.
-#[derive(Debug)]
-pub struct CrawlPlan {
-    /// Input settings.
-    pub input: InputSettings,
-    /// Resolvers to query.
-    pub resolvers: Vec<SocketAddr>,
-    /// DNS client configuration.
-    pub dns: DnsConfig,
-    /// Crawl limits.
-    pub crawl: CrawlSettings,
-    /// Snapshot root (the local staging directory when `remote` is set).
-    pub out: PathBuf,
-    /// The object store URL of `--out`, if it is one.
-    pub remote: Option<String>,
-    /// Snapshot id.
-    pub snapshot: String,
-    /// Draw a progress bar when stderr is a terminal.
-    pub progress: bool,
-    /// Rows per part file.
-    pub rows_per_file: usize,
-}
-
-impl CrawlPlan {
-    /// A plan crawling `input` through one resolver into `out/snapshot=<id>`
-    /// with every limit at its default (the demo and tests).
-    pub fn local(
-        input: InputArgs,
-        resolver: SocketAddr,
-        out: PathBuf,
-        snapshot: String,
-        ca_file: Option<PathBuf>,
-        https_port: u16,
-    ) -> anyhow::Result<Self> {
-        let mut dns = DnsConfig::new(vec![resolver]);
-        // A loopback server answers in microseconds: a never-answering name
-        // should not hold the demo for the internet's 2 s x 3 attempts.
-        dns.attempt_timeout = Duration::from_millis(400);
-        dns.retries = 1;
-        Ok(CrawlPlan {
-            input: InputSettings::from_args(input)?,
-            resolvers: vec![resolver],
-            dns,
-            crawl: CrawlSettings {
-                ca_file,
-                https_port,
-                mta_sts_fetch_timeout: Duration::from_secs(3),
-                ..CrawlSettings::default()
-            },
-            out,
-            remote: None,
-            snapshot,
-            progress: true,
-            rows_per_file: WriterOptions::default().rows_per_file,
-        })
-    }
-
-    /// Validates the arguments.
-    pub fn from_args(args: CrawlArgs) -> anyhow::Result<Self> {
-        let input = InputSettings::from_args(args.input)?;
-        let resolvers = if args.resolvers.is_empty() {
-            let found = authcensus_dns::system_resolvers()
-                .context("reading the system resolvers (give --resolver)")?;
-            if found.is_empty() {
-                bail!("no nameserver in /etc/resolv.conf: give --resolver IP[:PORT]");
-            }
-            found
-        } else {
-            args.resolvers
-                .iter()
-                .map(|r| parse_resolver(r))
-                .collect::<anyhow::Result<_>>()?
-        };
-        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 60.0) {
-            bail!("`--timeout` must be between 0 and 60 seconds");
-        }
-        if args.concurrency == 0 {
-            bail!("`--concurrency` must be at least 1");
-        }
-        if args.rows_per_file == 0 {
-            bail!("`--rows-per-file` must be at least 1");
-        }
-        let threads = match args.threads {
-            Some(n) if !(1..=MAX_THREADS).contains(&n) => {
-                bail!("`--threads` must be between 1 and {MAX_THREADS}")
-            }
-            Some(n) => n,
-            None => std::thread::available_parallelism()
-                .map_or(1, std::num::NonZeroUsize::get)
-                .min(MAX_THREADS),
-        }
-        // No more threads than domains in flight (the crawl would not use them).
-        .min(args.concurrency);
-        let mut dns = DnsConfig::new(resolvers.clone());
-        dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
-        dns.retries = args.retries;
-        if let Some(w) = args.window_min {
-            if w == 0 || w > dns.window_max {
-                bail!("`--window-min` must be between 1 and {}", dns.window_max);
-            }
-            dns.window_min = w;
-        }
-        dns.qps = args.qps.map(nonzero("--qps")).transpose()?;
-        dns.qps_per_upstream = args
-            .qps_per_resolver
-            .map(nonzero("--qps-per-resolver"))
-            .transpose()?;
-        dns.lanes = u32::try_from(threads).unwrap_or(1);
-        let mut crawl = CrawlSettings {
-            concurrency: args.concurrency,
-            threads,
-            ca_file: args.ca_file,
-            https_port: args.mta_sts_port,
-            ..CrawlSettings::default()
-        };
-        if let Some(ua) = args.user_agent {
-            crawl.user_agent = ua;
-        }
-        let snapshot = args.snapshot.unwrap_or_else(utc_date_today);
-        validate_snapshot_id(&snapshot)?;
-        let (out, remote) = match args.out.to_str() {
-            Some(url) if is_url(url) => {
-                let url = url.trim_end_matches('/').to_string();
-                let staging = args.staging_dir.unwrap_or_else(|| {
-                    std::env::temp_dir().join(format!(
-                        "authcensus-staging-{:016x}",
-                        authcensus_input::shard_hash(&url)
-                    ))
-                });
-                (staging, Some(url))
-            }
-            _ => {
-                if args.staging_dir.is_some() {
-                    bail!(
-                        "`--staging-dir` is for an object store --out (s3://, gs://, az://, file://)"
-                    );
-                }
-                (args.out, None)
-            }
-        };
-        Ok(CrawlPlan {
-            input,
-            resolvers,
-            dns,
-            crawl,
-            out,
-            remote,
-            snapshot,
-            progress: !args.no_progress,
-            rows_per_file: args.rows_per_file,
-        })
-    }
-}
-
-/// Most `--threads`.
-const MAX_THREADS: usize = 256;
-
-fn nonzero(flag: &'static str) -> impl Fn(u32) -> anyhow::Result<std::num::NonZeroU32> {
-    move |n| std::num::NonZeroU32::new(n).with_context(|| format!("`{flag}` must be at least 1"))
-}
-
-/// A snapshot id becomes a directory name: keep it to a safe alphabet.
-fn validate_snapshot_id(id: &str) -> anyhow::Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !id.starts_with('.');
-    if !ok {
-        bail!(
-            "`--snapshot {id}`: use 1-64 characters of A-Z a-z 0-9 - _ . (not starting with a dot)"
-        );
-    }
-    Ok(())
-}
 
 /// What the input thread reports when the input ends.
 struct InputOutcome {
@@ -762,33 +491,6 @@ fn spawn_signal_handler(cancel: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolver_forms() {
-        assert_eq!(
-            parse_resolver("192.0.2.1").unwrap().to_string(),
-            "192.0.2.1:53"
-        );
-        assert_eq!(
-            parse_resolver("127.0.0.1:5353").unwrap().to_string(),
-            "127.0.0.1:5353"
-        );
-        assert_eq!(parse_resolver("::1").unwrap().to_string(), "[::1]:53");
-        assert_eq!(
-            parse_resolver("[::1]:5300").unwrap().to_string(),
-            "[::1]:5300"
-        );
-        assert!(parse_resolver("resolver.example").is_err());
-    }
-
-    #[test]
-    fn snapshot_ids() {
-        assert!(validate_snapshot_id("2026-11-22").is_ok());
-        assert!(validate_snapshot_id("../x").is_err());
-        assert!(validate_snapshot_id(".hidden").is_err());
-        assert!(validate_snapshot_id("a/b").is_err());
-        assert!(validate_snapshot_id("").is_err());
-    }
 
     #[test]
     fn csv_quoting() {
