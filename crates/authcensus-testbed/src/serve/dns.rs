@@ -7,6 +7,7 @@
 //! the query has no OPT, RFC 1035 §4.2.1) are sent empty with TC set, and the
 //! client retries over TCP (RFC 7766 §5).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +15,8 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
 
 use super::FaultOptions;
 use super::synthetic::{SYNTHETIC_ZONE, Synthetic, SyntheticAnswer};
@@ -28,6 +30,11 @@ pub const MAX_UDP: u16 = 1232;
 const MAX_CNAME: usize = 8;
 /// Most UDP queries in flight (more are dropped, like an overloaded server).
 pub const MAX_UDP_IN_FLIGHT: usize = 4096;
+/// Most UDP replies waiting out the fixed latency (more are dropped, like a
+/// full queue on a slow path). They cost only their bytes: one task sends
+/// them in order of arrival, so 65,536 hold a 50 ms path at over a million
+/// queries per second without a timer per reply.
+pub const MAX_UDP_DELAYED: usize = 65_536;
 /// Most open TCP connections (more are closed at once).
 pub const MAX_TCP_CONNECTIONS: usize = 256;
 
@@ -259,24 +266,64 @@ async fn delay(state: &DnsState, spike: bool) {
     }
 }
 
+/// A UDP reply waiting for its send time.
+struct Delayed {
+    due: Instant,
+    peer: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+/// Sends delayed replies when they are due. Replies queue in order of
+/// arrival and share one latency, so the head is always due first (up to the
+/// microseconds by which concurrent handlers finish out of order).
+async fn send_delayed(sock: Arc<UdpSocket>, mut rx: mpsc::Receiver<Delayed>) {
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        for d in batch.drain(..) {
+            if d.due > Instant::now() {
+                tokio::time::sleep_until(d.due).await;
+            }
+            let _ = sock.send_to(&d.bytes, d.peer).await;
+        }
+    }
+}
+
 /// Serves UDP until `stop` changes.
 pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
     let sock = Arc::new(sock);
     let slots = Arc::new(Semaphore::new(MAX_UDP_IN_FLIGHT));
+    // The fixed latency goes through one queue instead of a timer per reply
+    // (spiked replies, rare, still wait on their own timer).
+    let delayed = (!state.faults.latency.is_zero()).then(|| {
+        let (tx, rx) = mpsc::channel(MAX_UDP_DELAYED);
+        tokio::spawn(send_delayed(Arc::clone(&sock), rx));
+        tx
+    });
     let mut buf = vec![0u8; 65_535];
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = sock.recv_from(&mut buf) => {
                 let Ok((n, peer)) = r else { continue };
+                let received = Instant::now();
                 let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
                 let bytes = buf[..n].to_vec();
-                let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
+                let (state, sock, delayed) = (Arc::clone(&state), Arc::clone(&sock), delayed.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Action::Reply(out, spike) = state.handle(&bytes, true) {
-                        delay(&state, spike).await;
-                        let _ = sock.send_to(&out, peer).await;
+                    let Action::Reply(out, spike) = state.handle(&bytes, true) else {
+                        return;
+                    };
+                    match delayed {
+                        Some(tx) if !spike => {
+                            let due = received + state.faults.latency;
+                            // A full queue drops the reply.
+                            let _ = tx.try_send(Delayed { due, peer, bytes: out });
+                        }
+                        _ => {
+                            delay(&state, spike).await;
+                            let _ = sock.send_to(&out, peer).await;
+                        }
                     }
                 });
             }

@@ -229,6 +229,70 @@ fn truncation_and_latency_faults_and_clean_shutdown() {
 }
 
 #[test]
+fn latency_holds_more_queries_than_the_handler_cap() {
+    // More queries waiting out the latency than the server handles at once
+    // (MAX_UDP_IN_FLIGHT): the delayed replies wait in a queue, not in
+    // handlers, so none is dropped, and none comes back early.
+    const QUERIES: usize = 6_000;
+    const { assert!(QUERIES > authcensus_testbed::serve::dns::MAX_UDP_IN_FLIGHT) };
+    let latency = Duration::from_millis(300);
+    let (t, _) = universe(4, 100);
+    let tb = serve_faulty(
+        &t.path().join("u"),
+        FaultOptions {
+            latency,
+            ..FaultOptions::default()
+        },
+    );
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let reader = sock.try_clone().expect("clone");
+    let receiver = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while got.len() < QUERIES {
+            let Ok((n, _)) = reader.recv_from(&mut buf) else {
+                break;
+            };
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            got.push((id, n, std::time::Instant::now()));
+        }
+        got
+    });
+    let template = query("tb-spf-split.com", RecordType::TXT, true);
+    let mut sent = Vec::with_capacity(QUERIES);
+    let start = std::time::Instant::now();
+    for i in 0..QUERIES {
+        let id = u16::try_from(i).expect("id");
+        let mut q = template.clone();
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        sent.push(std::time::Instant::now());
+        sock.send_to(&q, tb.dns_addr).expect("send");
+        // Paced over ~150 ms, all before the first reply is due.
+        if i % 40 == 39 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    assert!(
+        start.elapsed() < latency,
+        "sent before the first reply was due"
+    );
+    let got = receiver.join().expect("receiver");
+    let mut seen = vec![false; QUERIES];
+    for (id, n, at) in &got {
+        let i = usize::from(*id);
+        assert!(*n > 12 && !seen[i], "one reply per query");
+        seen[i] = true;
+        assert!(
+            at.duration_since(sent[i]) >= latency,
+            "reply {i} came back early"
+        );
+    }
+    assert_eq!(got.len(), QUERIES, "every query answered");
+}
+
+#[test]
 fn latency_spikes_delay_some_answers_by_the_spike() {
     let (t, _) = universe(4, 100);
     let dir = t.path().join("u");
