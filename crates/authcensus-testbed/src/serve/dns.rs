@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use super::FaultOptions;
 use super::synthetic::{SYNTHETIC_ZONE, Synthetic, SyntheticAnswer};
 use super::zonefile::ZoneData;
-use crate::generate::at_or_below;
+use crate::generate::ApexSet;
 use crate::rng::Rng;
 
 /// Largest UDP payload the server sends.
@@ -43,7 +43,7 @@ pub struct DnsState {
     /// The zones.
     pub data: ZoneData,
     /// Names (and their subtrees) whose queries are dropped.
-    pub never_answer: Vec<String>,
+    pub never_answer: ApexSet,
     /// Fault settings.
     pub faults: FaultOptions,
     /// The fault RNG.
@@ -94,7 +94,7 @@ impl DnsState {
 
     /// Whether `name` is a planted never-answer name or below one.
     pub fn never(&self, name: &str) -> bool {
-        self.never_answer.iter().any(|n| at_or_below(name, n))
+        self.never_answer.covers(name)
     }
 
     fn draw(&self) -> Draw {

@@ -238,7 +238,7 @@ pub fn serve(dir: &Path, opts: ServeOptions) -> Result<RunningTestbed, Error> {
 
     let state = dns::DnsState {
         data,
-        never_answer: manifest.never_answer.clone(),
+        never_answer: manifest.never_answer_set(),
         rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
         faults: opts.faults.clone(),
         synthetic: None,
@@ -258,7 +258,7 @@ pub fn serve_synthetic(count: u64, opts: ServeOptions) -> Result<RunningTestbed,
     check_loopback(opts.https_addr)?;
     let state = dns::DnsState {
         data: zonefile::ZoneData::default(),
-        never_answer: Vec::new(),
+        never_answer: crate::generate::ApexSet::default(),
         rng: Mutex::new(Rng::new(opts.faults.seed, 0xFA)),
         faults: opts.faults.clone(),
         synthetic: Some(synthetic::Synthetic { count }),
