@@ -12,6 +12,7 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::Error;
+use crate::generate::self_and_parents;
 
 /// Every record of every zone, by lowercase owner (no trailing dot).
 #[derive(Debug, Default)]
@@ -30,13 +31,9 @@ pub struct ZoneData {
 impl ZoneData {
     /// The longest zone that contains `name`.
     pub fn zone_for(&self, name: &str) -> Option<&str> {
-        let mut n = name;
-        loop {
-            if let Some(z) = self.zones.get(n) {
-                return Some(z.as_str());
-            }
-            n = n.split_once('.')?.1;
-        }
+        self_and_parents(name)
+            .find_map(|n| self.zones.get(n))
+            .map(String::as_str)
     }
 }
 
@@ -178,15 +175,10 @@ pub fn load_file(path: &Path, data: &mut ZoneData) -> Result<(), Error> {
         if rt == RecordType::SOA {
             data.soa.insert(zone.clone(), record.clone());
         }
-        let mut n = key.as_str();
-        loop {
+        for n in self_and_parents(&key) {
             data.names.insert(n.to_string());
             if n == zone {
                 break;
-            }
-            match n.split_once('.') {
-                Some((_, rest)) => n = rest,
-                None => break,
             }
         }
         data.rrsets
