@@ -206,7 +206,8 @@ impl DnsClient {
             .unwrap_or(8)
             .saturating_add(1);
         let mut out = QueryOutcome::empty(QueryStatus::Timeout);
-        let mut seen = vec![asked.clone()];
+        // The asked name joins `seen` when a CNAME first appears (follow_chain).
+        let mut seen = Vec::new();
         let mut current = asked;
         loop {
             let ex = self.exchange(&current, rtype).await;

@@ -507,10 +507,12 @@ pub(crate) fn name_string(buf: &[u8], at: usize) -> String {
 
 /// The name at `at` as a fully qualified hickory [`Name`].
 fn to_name(buf: &[u8], at: usize) -> Option<Name> {
-    let labels: Vec<&[u8]> = Labels::new(buf, at).collect::<Option<_>>()?;
-    let mut name = Name::from_labels(labels).ok()?;
-    name.set_fqdn(true);
-    Some(name)
+    let mut failed = false;
+    let name = crate::wire::name_from_labels(Labels::new(buf, at).map_while(|l| {
+        failed |= l.is_none();
+        l
+    }));
+    name.filter(|_| !failed)
 }
 
 /// Every decoding path over one datagram, as the client takes them: both
