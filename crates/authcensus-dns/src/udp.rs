@@ -406,8 +406,8 @@ async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
 /// largest reply kept whole. Replies are at most the advertised EDNS payload
 /// (1232 by default) unless a server ignores it; a datagram that fills its
 /// slot may have been cut, and is treated as truncated (TC=1: the attempt
-/// goes to TCP, as for a message "truncated and the TC bit set", RFC 1035
-/// §4.2.1).
+/// goes to TCP), as RFC 6891 §7 has a requester do with an answer that
+/// does not fit.
 #[cfg(target_os = "linux")]
 const RECV_SLOT: usize = 4097;
 
