@@ -7,9 +7,8 @@
 //! queued in that round back to back, so a burst of queries reaches the
 //! server together (on loopback, one wake-up of the server's thread per
 //! burst instead of one per query; see `benches/README.md`). One receive
-//! task per socket reads the replies of a burst with one `recvmmsg(2)` on
-//! Linux, checks every datagram once ([`crate::decode`]) and hands it to
-//! the waiting caller through a oneshot channel. The in-flight table maps a random
+//! task per socket checks every datagram once ([`crate::decode`]) and hands it to the waiting
+//! caller through a oneshot channel. The in-flight table maps a random
 //! message ID (never reused while outstanding) to the upstream, question and
 //! channel of the attempt. Timeouts are the caller's: it waits on its channel
 //! under `tokio::time::timeout` and removes its entry on the way out (an RAII
@@ -402,83 +401,7 @@ async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
     }
 }
 
-/// Bytes of each datagram slot of a `recvmmsg(2)` batch, one more than the
-/// largest reply kept whole. Replies are at most the advertised EDNS payload
-/// (1232 by default) unless a server ignores it; a datagram that fills its
-/// slot may have been cut, and is treated as truncated (TC=1: the attempt
-/// goes to TCP), as RFC 6891 §7 has a requester do with an answer that
-/// does not fit.
-#[cfg(target_os = "linux")]
-const RECV_SLOT: usize = 4097;
-
-/// Receives with `recvmmsg(2)` (through quinn-udp), up to its batch of
-/// datagrams per system call: replies arrive in bursts (a server answers
-/// the queries of one send burst back to back), and one `recvfrom(2)` per
-/// datagram plus a failing one to end each burst was about one system call
-/// per query. Falls back to [`receive_loop_single`] if the socket cannot
-/// be set up for it.
-#[cfg(target_os = "linux")]
 async fn receive_loop(socket: Arc<Socket>) {
-    use std::io::IoSliceMut;
-    use tokio::io::Interest;
-
-    let Ok(state) = quinn_udp::UdpSocketState::new((&socket.sock).into()) else {
-        return receive_loop_single(socket).await;
-    };
-    let batch = quinn_udp::BATCH_SIZE.max(1);
-    let mut slots = vec![0u8; RECV_SLOT * batch];
-    let mut meta = vec![quinn_udp::RecvMeta::default(); batch];
-    loop {
-        let received = {
-            let mut iovs: Vec<IoSliceMut<'_>> =
-                slots.chunks_mut(RECV_SLOT).map(IoSliceMut::new).collect();
-            socket
-                .sock
-                .async_io(Interest::READABLE, || {
-                    state.recv((&socket.sock).into(), &mut iovs, &mut meta)
-                })
-                .await
-        };
-        match received {
-            Ok(n) => {
-                for (m, slot) in meta.iter().zip(slots.chunks_mut(RECV_SLOT)).take(n) {
-                    deliver_slot(&socket, slot, m);
-                }
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
-        }
-    }
-}
-
-/// Hands the datagram(s) in one receive slot to [`Socket::deliver`]. With
-/// UDP GRO the kernel may have joined several datagrams of one sender,
-/// `m.stride` bytes apart; a slot filled to the brim is marked TC=1.
-#[cfg(target_os = "linux")]
-fn deliver_slot(socket: &Socket, slot: &mut [u8], m: &quinn_udp::RecvMeta) {
-    let len = m.len.min(slot.len());
-    if len >= RECV_SLOT
-        && let Some(flags) = slot.get_mut(2)
-    {
-        // TC is bit 9 of the flags word (RFC 1035 §4.1.1).
-        *flags |= 0x02;
-    }
-    let data = slot.get(..len).unwrap_or(&[]);
-    if m.stride == 0 || m.stride >= len {
-        socket.deliver(data, m.addr);
-    } else {
-        for datagram in data.chunks(m.stride) {
-            socket.deliver(datagram, m.addr);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn receive_loop(socket: Arc<Socket>) {
-    receive_loop_single(socket).await;
-}
-
-/// One `recv_from` per datagram.
-async fn receive_loop_single(socket: Arc<Socket>) {
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         match socket.sock.recv_from(&mut buf).await {

@@ -140,46 +140,6 @@ async fn truncated_replies_are_fetched_over_tcp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_udp_replies_are_kept_to_4096_bytes_and_the_rest_go_to_tcp() {
-    let s = TestServer::start().await.unwrap();
-    // TXT answers from a server that ignores the advertised 1 232 bytes:
-    // ~3 000 bytes fit a receive slot and are taken as they came; ~6 000
-    // bytes may have been cut by it, so they count as truncated (TCP).
-    let strings = |n: u8| -> Vec<Vec<u8>> { (0..n).map(|i| vec![b'a' + i; 250]).collect() };
-    let (mid, huge) = (strings(12), strings(24));
-    for (name, data) in [("mid.example", &mid), ("huge.example", &huge)] {
-        let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
-        s.set(
-            name,
-            QueryType::Txt,
-            Behavior::Oversized(vec![rr::txt(name, &refs)]),
-        );
-    }
-    let c = client_for(&[&s], 1000, 0).await;
-
-    let out = c.query("mid.example", QueryType::Txt).await;
-    assert_eq!(
-        (out.status, out.tcp, out.attempts),
-        (QueryStatus::Answer, false, 1)
-    );
-    assert_eq!(
-        c.txt("mid.example").await,
-        Lookup::Records(vec![TxtRecord::from_strings(mid.clone())])
-    );
-    let out = c.query("huge.example", QueryType::Txt).await;
-    assert_eq!(
-        (out.status, out.tcp, out.attempts),
-        (QueryStatus::Answer, true, 2)
-    );
-    assert_eq!(
-        c.txt("huge.example").await,
-        Lookup::Records(vec![TxtRecord::from_strings(huge.clone())])
-    );
-    let st = c.stats().snapshot();
-    assert_eq!((st.tcp_fallbacks, st.dropped_malformed), (2, 0));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_fallback_has_a_deadline() {
     let s = TestServer::start().await.unwrap();
     // UDP says TC=1 at once, TCP never answers.
