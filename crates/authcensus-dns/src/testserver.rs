@@ -58,6 +58,9 @@ pub enum Behavior {
     /// UDP: TC=1 with the answer cut inside its first record (undecodable);
     /// TCP: the full answer.
     TruncateCut(Vec<Record>),
+    /// UDP: the full answer whatever payload the query advertised (a server
+    /// that ignores EDNS); TCP: the full answer.
+    Oversized(Vec<Record>),
     /// UDP: first a reply with another message ID, then the real one.
     WrongIdFirst(Vec<Record>),
     /// UDP: first a reply whose question names another name, then the real one.
@@ -279,6 +282,7 @@ fn full_reply(req: &Message, b: &Behavior, udp: bool) -> Option<Message> {
         Behavior::Answer(r)
         | Behavior::Truncate(r)
         | Behavior::TruncateCut(r)
+        | Behavior::Oversized(r)
         | Behavior::WrongIdFirst(r)
         | Behavior::OtherNameFirst(r)
         | Behavior::OtherSourceFirst(r)
@@ -405,7 +409,8 @@ fn udp_respond(sock: &UdpSocket, decoy: &UdpSocket, req: &Message, b: &Behavior,
         b,
         Behavior::Truncate(_) | Behavior::TruncateCut(_) | Behavior::TruncateSilentTcp
     );
-    if force_tc || bytes.len() > payload {
+    let fits = bytes.len() <= payload || matches!(b, Behavior::Oversized(_));
+    if force_tc || !fits {
         if matches!(b, Behavior::TruncateCut(_)) {
             // Keep the header (counts intact), the question and 3 bytes of the
             // first answer: a TC=1 datagram that does not decode.

@@ -140,6 +140,39 @@ async fn truncated_replies_are_fetched_over_tcp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_replies_over_the_advertised_payload_are_taken_as_they_came() {
+    // A server that ignores the advertised 1 232 bytes: its ~3,000- and
+    // ~12,000-byte UDP answers are read whole (the receive buffer holds any
+    // datagram), with no needless TCP attempt.
+    let s = TestServer::start().await.unwrap();
+    let strings = |n: u8| -> Vec<Vec<u8>> { (0..n).map(|i| vec![b'a' + i; 250]).collect() };
+    let (mid, huge) = (strings(12), strings(48));
+    for (name, data) in [("mid.example", &mid), ("huge.example", &huge)] {
+        let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        s.set(
+            name,
+            QueryType::Txt,
+            Behavior::Oversized(vec![rr::txt(name, &refs)]),
+        );
+    }
+    let c = client_for(&[&s], 1000, 0).await;
+    for (name, data) in [("mid.example", &mid), ("huge.example", &huge)] {
+        let out = c.query(name, QueryType::Txt).await;
+        assert_eq!(
+            (out.status, out.tcp, out.attempts),
+            (QueryStatus::Answer, false, 1),
+            "{name}"
+        );
+        assert_eq!(
+            c.txt(name).await,
+            Lookup::Records(vec![TxtRecord::from_strings(data.clone())])
+        );
+    }
+    let st = c.stats().snapshot();
+    assert_eq!((st.tcp_fallbacks, st.dropped_malformed), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_fallback_has_a_deadline() {
     let s = TestServer::start().await.unwrap();
     // UDP says TC=1 at once, TCP never answers.
