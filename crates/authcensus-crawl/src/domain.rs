@@ -32,13 +32,14 @@ use std::sync::Arc;
 
 use authcensus_records::dmarc::{self, DiscoveryStatus, DmarcDiscovery, OrgDomain};
 use authcensus_records::dns::{Lookup, Resolver, TxtRecord};
-use authcensus_records::spf::{self, Qualifier, Selection};
+use authcensus_records::spf::{self, Qualifier};
 use authcensus_records::{bimi, mta_sts, mx, tlsrpt};
 use authcensus_store::SnapshotRow;
 
 use crate::cache::{CachingResolver, DomainDns};
 use crate::fetch::MtaStsFetcher;
 use crate::settings::{CrawlSettings, CrawlTarget};
+use crate::spf_memo::{SpfMemo, SpfOutcome};
 use crate::text::Bounded;
 
 /// Runs first on each lane thread of [`crate::crawl`], inside the lane's
@@ -78,6 +79,8 @@ pub struct CrawlContext<R, O> {
     pub settings: Arc<CrawlSettings>,
     /// Per-lane setup ([`LaneSetup`]), if any.
     pub lane_setup: Option<LaneSetup>,
+    /// SPF analyses by record text ([`SpfMemo`]).
+    pub spf_memo: Arc<SpfMemo>,
 }
 
 impl<R, O> Clone for CrawlContext<R, O> {
@@ -88,6 +91,7 @@ impl<R, O> Clone for CrawlContext<R, O> {
             fetcher: Arc::clone(&self.fetcher),
             settings: Arc::clone(&self.settings),
             lane_setup: self.lane_setup.clone(),
+            spf_memo: Arc::clone(&self.spf_memo),
         }
     }
 }
@@ -109,13 +113,37 @@ where
     ) -> Result<Self, crate::fetch::FetchSetupError> {
         let resolver = Arc::new(CachingResolver::new(resolver, settings.dns_cache_bytes));
         let fetcher = Arc::new(MtaStsFetcher::new(Arc::clone(&resolver), &settings)?);
+        // The memo stands on the cached answers: no cache, no memo.
+        let memo_bytes = if settings.dns_cache_bytes == 0 {
+            0
+        } else {
+            SPF_MEMO_BYTES
+        };
         Ok(CrawlContext {
             resolver,
             org: Arc::new(org),
             fetcher,
             settings: Arc::new(settings),
             lane_setup: None,
+            spf_memo: Arc::new(SpfMemo::new(memo_bytes)),
         })
+    }
+}
+
+/// Bytes of SPF outcomes kept by record text ([`SpfMemo`]): some 50,000
+/// distinct records, far more than the include templates that repeat.
+pub const SPF_MEMO_BYTES: u64 = 8 << 20;
+
+/// The joined texts of the SPF records among a name's TXT records
+/// (RFC 7208 §4.5: those starting with `v=spf1`), in answer order.
+fn spf_texts(txt: &Lookup<TxtRecord>) -> Vec<Vec<u8>> {
+    match txt {
+        Lookup::Records(records) => records
+            .iter()
+            .map(TxtRecord::joined)
+            .filter(|t| spf::is_spf_record(t))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -207,10 +235,24 @@ where
         .unwrap_or_else(|| domain.clone());
 
     // Stage 2: everything else, concurrently.
+    let spf_texts = spf_texts(&txt);
+    let one_spf = match spf_texts.as_slice() {
+        [one] => Some(one.as_slice()),
+        _ => None,
+    };
     let sts_name = format!("_mta-sts.{domain}");
     let tlsrpt_name = format!("_smtp._tls.{domain}");
     let (spf_an, d9989, d7489, (sts_txt, fetch), tlsrpt_txt, bimi_a, ns_lookup) = tokio::join!(
-        spf::analyze(&dns, &domain, &s.spf_limits),
+        async {
+            if let Some(hit) = one_spf.and_then(|t| ctx.spf_memo.get(t, &domain)) {
+                return hit;
+            }
+            let an = spf::analyze(&dns, &domain, &s.spf_limits).await;
+            match one_spf {
+                Some(t) => ctx.spf_memo.put(t, &an),
+                None => Arc::new(SpfOutcome::of(&an)),
+            }
+        },
         dmarc::discover_rfc9989(&dns, &domain, exists),
         dmarc::discover_rfc7489(&dns, ctx.org.as_ref(), &domain, exists),
         async {
@@ -229,7 +271,7 @@ where
         dns.ns(&ns_name),
     );
 
-    fill_spf(&mut row, &mut b, &txt, &spf_an);
+    fill_spf(&mut row, &mut b, &txt, spf_texts.first(), &spf_an);
     fill_dmarc(&mut row, &mut b, &d9989, &d7489, org_psl.as_deref());
     check_external_destinations(&mut row, &mut b, &dns, ctx.org.as_ref(), &d9989).await;
 
@@ -283,27 +325,20 @@ fn fill_spf(
     row: &mut SnapshotRow,
     b: &mut Bounded,
     txt: &Lookup<TxtRecord>,
-    an: &spf::SpfAnalysis,
+    text: Option<&Vec<u8>>,
+    an: &SpfOutcome,
 ) {
     row.spf_dns_status = txt.label().to_string();
     row.spf_status = an.status.label().to_string();
-    // The selected record; with several, the first (RFC 7208 §4.5 makes
-    // that a permerror, reported in spf_errors).
-    let text = match txt {
-        Lookup::Records(records) => match spf::select_spf(records) {
-            Selection::One { text, .. } => Some(text),
-            Selection::Multiple { mut texts } if !texts.is_empty() => Some(texts.swap_remove(0)),
-            _ => None,
-        },
-        _ => None,
-    };
+    // `text`: the selected record; with several, the first (RFC 7208 §4.5
+    // makes that a permerror, reported in spf_errors).
     if let Some(text) = text {
-        row.spf_record = Some(b.record(&String::from_utf8_lossy(&text)));
+        row.spf_record = Some(b.record(&String::from_utf8_lossy(text)));
         row.spf_dns_lookups = Some(i32::try_from(an.dns_lookups).unwrap_or(i32::MAX));
         row.spf_void_lookups = Some(i32::try_from(an.void_lookups).unwrap_or(i32::MAX));
         row.spf_all = an.effective_all.map(|q| all_term(q).to_string());
     }
-    row.spf_errors = an.codes().into_iter().map(str::to_string).collect();
+    row.spf_errors = an.codes.iter().map(|c| (*c).to_string()).collect();
 }
 
 /// The error codes of a discovery: the applied record's findings of

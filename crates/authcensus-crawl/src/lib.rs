@@ -8,6 +8,8 @@
 //!   all domains of a run.
 //! - [`fetch`]: [`MtaStsFetcher`], `https://mta-sts.<domain>/.well-known/mta-sts.txt`
 //!   per RFC 8461 §3.3.
+//! - [`spf_memo`]: [`SpfMemo`](spf_memo::SpfMemo), SPF analyses shared by
+//!   domains that publish the same record.
 //! - [`domain`]: [`crawl_domain`], one domain → one [`authcensus_store::SnapshotRow`].
 //! - [`pipeline`]: [`crawl`], targets → snapshot, with resume and cancellation.
 //! - `lanes`: the crawl threads, each driving its own single-threaded
@@ -26,6 +28,7 @@ pub mod fetch;
 mod lanes;
 pub mod pipeline;
 pub mod settings;
+pub mod spf_memo;
 pub mod text;
 
 pub use cache::{CacheStats, CachingResolver};

@@ -234,12 +234,52 @@ pub struct SpfAnalysis {
     pub complete: bool,
     /// Every record visited, in walk order (repeated visits included).
     pub records: Vec<WalkedRecord>,
+    /// Every name whose TXT records the walk asked for (the root included),
+    /// in no particular order: see [`SpfAnalysis::reusable_for`].
+    #[serde(skip)]
+    pub txt_names: Vec<String>,
+    /// The root record has an `a` or `mx` term without a domain-spec, i.e.
+    /// one that queries the analysed domain's own name (RFC 7208 §5.3, §5.4).
+    pub names_own_domain: bool,
 }
 
 impl SpfAnalysis {
     /// True if a finding with `code` is present.
     pub fn has(&self, code: FindingCode) -> bool {
         self.findings.iter().any(|f| f.code == code)
+    }
+
+    /// True when `other`, a valid domain name whose one SPF record has the
+    /// same text as the root record here, would get the same status, codes,
+    /// counts and effective `all` from [`analyze`] (with the same limits and
+    /// the same DNS answers): the outcome depends on the domain's name only
+    /// through implicit `a`/`mx` terms (excluded here) and through the loop
+    /// checks, which compare targets with the names on the include path, so
+    /// a walk that reached `other` (or looped) is not reused. A walk that
+    /// was cut short or saw a failed lookup is not reused either: a later
+    /// domain should try again. Only the codes are shared: the findings'
+    /// `domain` and `detail` fields and `records` name the analysed domain.
+    ///
+    /// The crawl memoises analyses by record text with this test, so that a
+    /// million domains publishing `v=spf1 include:spf.protection.outlook.com
+    /// -all` walk that tree once.
+    pub fn reusable_for(&self, other: &str) -> bool {
+        self.complete
+            && self.record_text.is_some()
+            && !self.names_own_domain
+            && matches!(
+                self.status,
+                AnalysisStatus::Valid | AnalysisStatus::PermError
+            )
+            && !self.findings.iter().any(|f| {
+                matches!(
+                    f.code,
+                    FindingCode::TemperrorLookup
+                        | FindingCode::IncludeLoop
+                        | FindingCode::RedirectLoop
+                )
+            })
+            && !self.txt_names.iter().any(|n| n == other)
     }
 
     /// The finding codes as strings, in order, without duplicates.
@@ -281,6 +321,7 @@ struct Analyzer<'a, R: Resolver> {
     records: Vec<WalkedRecord>,
     stack: Vec<String>,
     root_error: Option<SpfParseError>,
+    names_own_domain: bool,
 }
 
 macro_rules! cached {
@@ -418,6 +459,14 @@ impl<'a, R: Resolver> Analyzer<'a, R> {
                     &domain,
                     format!("{} terms", record.terms.len()),
                 );
+            }
+            if via == Via::Root {
+                self.names_own_domain = record.directives().any(|d| {
+                    matches!(
+                        d.mechanism,
+                        Mechanism::A { domain: None, .. } | Mechanism::Mx { domain: None, .. }
+                    )
+                });
             }
             self.stack.push(domain.clone());
             for d in record.directives().take(limit) {
@@ -573,6 +622,7 @@ pub async fn analyze<R: Resolver>(resolver: &R, domain: &str, limits: &Limits) -
         records: Vec::new(),
         stack: Vec::new(),
         root_error: None,
+        names_own_domain: false,
     };
     if !is_valid_domain(&name) {
         return SpfAnalysis {
@@ -588,6 +638,8 @@ pub async fn analyze<R: Resolver>(resolver: &R, domain: &str, limits: &Limits) -
             effective_all: None,
             complete: true,
             records: Vec::new(),
+            txt_names: Vec::new(),
+            names_own_domain: false,
         };
     }
     let root = an.walk(name.clone(), Via::Root, 0).await;
@@ -638,5 +690,7 @@ pub async fn analyze<R: Resolver>(resolver: &R, domain: &str, limits: &Limits) -
         effective_all,
         complete: an.complete,
         records: an.records,
+        txt_names: an.txt.into_keys().collect(),
+        names_own_domain: an.names_own_domain,
     }
 }
