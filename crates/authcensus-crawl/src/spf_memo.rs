@@ -155,8 +155,20 @@ mod tests {
 
     fn same(a: &SpfOutcome, b: &SpfOutcome) {
         assert_eq!(
-            (a.status, &a.codes, a.dns_lookups, a.void_lookups, a.effective_all),
-            (b.status, &b.codes, b.dns_lookups, b.void_lookups, b.effective_all)
+            (
+                a.status,
+                &a.codes,
+                a.dns_lookups,
+                a.void_lookups,
+                a.effective_all
+            ),
+            (
+                b.status,
+                &b.codes,
+                b.dns_lookups,
+                b.void_lookups,
+                b.effective_all
+            )
         );
     }
 
@@ -166,13 +178,23 @@ mod tests {
         let r = resolver(&[
             ("a.example", rec),
             ("b.example", rec),
-            ("spf.provider.example", "v=spf1 include:n1.provider.example ptr ~all"),
-            ("n1.provider.example", "v=spf1 ip4:192.0.2.0/24 a:void.example ~all"),
+            (
+                "spf.provider.example",
+                "v=spf1 include:n1.provider.example ptr ~all",
+            ),
+            (
+                "n1.provider.example",
+                "v=spf1 ip4:192.0.2.0/24 a:void.example ~all",
+            ),
         ]);
         let memo = SpfMemo::new(1 << 20);
         let (a, none) = both(&r, &memo, "a.example");
         assert!(none.is_none());
-        assert_eq!(a.status, AnalysisStatus::PermError, "missing include target");
+        assert_eq!(
+            a.status,
+            AnalysisStatus::PermError,
+            "missing include target"
+        );
         assert!(a.codes.contains(&"ptr_deprecated"), "{:?}", a.codes);
         let (b, hit) = both(&r, &memo, "b.example");
         let hit = hit.expect("b.example reuses a.example's analysis");
@@ -184,7 +206,10 @@ mod tests {
     fn outcomes_that_depend_on_the_domain_are_not_reused() {
         let memo = SpfMemo::new(1 << 20);
         // Implicit `mx`/`a`: each domain's own MX and A records count.
-        let r = resolver(&[("a.example", "v=spf1 mx -all"), ("b.example", "v=spf1 mx -all")]);
+        let r = resolver(&[
+            ("a.example", "v=spf1 mx -all"),
+            ("b.example", "v=spf1 mx -all"),
+        ]);
         both(&r, &memo, "a.example");
         assert!(both(&r, &memo, "b.example").1.is_none());
         // A domain the walk asked for: its own walk loops, the first did not.
@@ -192,7 +217,10 @@ mod tests {
         let r = resolver(&[("a2.example", rec), ("b2.example", rec)]);
         let (_, _) = both(&r, &memo, "a2.example");
         let (b, hit) = both(&r, &memo, "b2.example");
-        assert!(hit.is_none(), "b2.example would have taken a2.example's verdict");
+        assert!(
+            hit.is_none(),
+            "b2.example would have taken a2.example's verdict"
+        );
         assert!(b.codes.contains(&"include_loop"), "{:?}", b.codes);
         // A failed lookup is not kept: a later domain tries again.
         let rec = "v=spf1 include:down.example -all";
