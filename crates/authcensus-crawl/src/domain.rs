@@ -134,19 +134,6 @@ where
 /// distinct records, far more than the include templates that repeat.
 pub const SPF_MEMO_BYTES: u64 = 8 << 20;
 
-/// The joined texts of the SPF records among a name's TXT records
-/// (RFC 7208 §4.5: those starting with `v=spf1`), in answer order.
-fn spf_texts(txt: &Lookup<TxtRecord>) -> Vec<Vec<u8>> {
-    match txt {
-        Lookup::Records(records) => records
-            .iter()
-            .map(TxtRecord::joined)
-            .filter(|t| spf::is_spf_record(t))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Microseconds since the Unix epoch, now.
 pub(crate) fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -235,7 +222,10 @@ where
         .unwrap_or_else(|| domain.clone());
 
     // Stage 2: everything else, concurrently.
-    let spf_texts = spf_texts(&txt);
+    let spf_texts = match &txt {
+        Lookup::Records(records) => spf::spf_record_texts(records),
+        _ => Vec::new(),
+    };
     let one_spf = match spf_texts.as_slice() {
         [one] => Some(one.as_slice()),
         _ => None,

@@ -27,6 +27,7 @@ pub use eval::{CheckHostParams, Limits, SpfResult, SpfVerdict, check_host, is_va
 pub use parse::{
     MAX_TERMS, MacroContext, Selection, SpfParseError, SpfParseErrorKind, is_spf_record,
     parse_domain_spec, parse_macro_string, parse_record, parse_record_str, select_spf,
+    spf_record_texts,
 };
 pub use types::{
     Directive, DomainSpec, DualCidr, MacroExpand, MacroLetter, MacroString, MacroToken, Mechanism,

@@ -590,16 +590,23 @@ pub enum Selection {
     },
 }
 
+/// The joined texts (§3.3) of the records among `records` that are SPF
+/// records (§4.5: [`is_spf_record`]), in answer order, unparsed: what
+/// [`select_spf`] chooses from.
+pub fn spf_record_texts(records: &[TxtRecord]) -> Vec<Vec<u8>> {
+    records
+        .iter()
+        .map(TxtRecord::joined)
+        .filter(|t| is_spf_record(t))
+        .collect()
+}
+
 /// Selects the SPF record among the TXT records of a name (RFC 7208 §4.5):
 /// the strings of each RR are joined without separator (§3.3), records that
 /// do not begin with `v=spf1` followed by a space or the end are discarded;
 /// none left → [`Selection::None`], more than one → [`Selection::Multiple`].
 pub fn select_spf(records: &[TxtRecord]) -> Selection {
-    let mut found: Vec<Vec<u8>> = records
-        .iter()
-        .map(TxtRecord::joined)
-        .filter(|t| is_spf_record(t))
-        .collect();
+    let mut found = spf_record_texts(records);
     match found.len() {
         0 => Selection::None,
         1 => {
