@@ -9,9 +9,9 @@
 //! (status, finding codes, lookup and void-lookup counts, effective `all`)
 //! keyed by the record's text, and a later domain whose one SPF record has
 //! the same text takes it instead of walking, when
-//! [`SpfAnalysis::reusable_for`] says the analysis did not depend on the
-//! first domain's name (no implicit `a`/`mx`, no loop, nothing failed or cut
-//! short, and the walk never asked for the later domain's own name).
+//! [`SpfAnalysis::shareable`] says the analysis did not depend on the first
+//! domain's name (no implicit `a`/`mx`, no loop, nothing failed or cut
+//! short) and the walk never asked for the later domain's own name.
 //!
 //! Like the DNS cache this has no TTL: a run is a snapshot, and the answers
 //! the walk saw stay valid for the run. It is bounded in bytes (hostile
@@ -109,10 +109,9 @@ impl SpfMemo {
     /// record is `record`) when it is reusable; returns the outcome either way.
     pub fn put(&self, record: &[u8], an: &SpfAnalysis) -> Arc<SpfOutcome> {
         let mut out = SpfOutcome::of(an);
-        // `reusable_for` with a name no walk can ask for ("" is not a
-        // domain): the name test is made per domain in `get`.
+        // The `txt_names` test is made per domain in `get`.
         match &self.cache {
-            Some(cache) if an.reusable_for("") => {
+            Some(cache) if an.shareable() => {
                 out.names = an.txt_names.iter().map(|n| n.as_str().into()).collect();
                 let out = Arc::new(out);
                 cache.insert(record.into(), Arc::clone(&out));

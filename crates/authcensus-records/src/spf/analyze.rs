@@ -235,7 +235,7 @@ pub struct SpfAnalysis {
     /// Every record visited, in walk order (repeated visits included).
     pub records: Vec<WalkedRecord>,
     /// Every name whose TXT records the walk asked for (the root included),
-    /// in no particular order: see [`SpfAnalysis::reusable_for`].
+    /// in no particular order: see [`SpfAnalysis::shareable`].
     #[serde(skip)]
     pub txt_names: Vec<String>,
     /// The root record has an `a` or `mx` term without a domain-spec, i.e.
@@ -249,21 +249,24 @@ impl SpfAnalysis {
         self.findings.iter().any(|f| f.code == code)
     }
 
-    /// True when `other`, a valid domain name whose one SPF record has the
-    /// same text as the root record here, would get the same status, codes,
+    /// True when another valid domain name whose one SPF record has the same
+    /// text as the root record here, and which is not among
+    /// [`txt_names`](Self::txt_names), would get the same status, codes,
     /// counts and effective `all` from [`analyze`] (with the same limits and
-    /// the same DNS answers): the outcome depends on the domain's name only
+    /// the same DNS answers). The outcome depends on the domain's name only
     /// through implicit `a`/`mx` terms (excluded here) and through the loop
-    /// checks, which compare targets with the names on the include path, so
-    /// a walk that reached `other` (or looped) is not reused. A walk that
-    /// was cut short or saw a failed lookup is not reused either: a later
-    /// domain should try again. Only the codes are shared: the findings'
-    /// `domain` and `detail` fields and `records` name the analysed domain.
+    /// checks, which compare targets with the names on the include path: a
+    /// walk that looped is not shareable, and a domain the walk asked for
+    /// would meet itself in its own walk, hence the `txt_names` condition.
+    /// A walk that was cut short or saw a failed lookup is not shareable
+    /// either: a later domain should try again. Only the codes are shared:
+    /// the findings' `domain` and `detail` fields and `records` name the
+    /// analysed domain.
     ///
     /// The crawl memoises analyses by record text with this test, so that a
     /// million domains publishing `v=spf1 include:spf.protection.outlook.com
     /// -all` walk that tree once.
-    pub fn reusable_for(&self, other: &str) -> bool {
+    pub fn shareable(&self) -> bool {
         self.complete
             && self.record_text.is_some()
             && !self.names_own_domain
@@ -279,7 +282,6 @@ impl SpfAnalysis {
                         | FindingCode::RedirectLoop
                 )
             })
-            && !self.txt_names.iter().any(|n| n == other)
     }
 
     /// The finding codes as strings, in order, without duplicates.
