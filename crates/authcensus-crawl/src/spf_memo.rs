@@ -96,7 +96,7 @@ impl SpfMemo {
 
     /// The outcome kept for `record` (the joined text of `domain`'s one SPF
     /// record), if one may stand for `domain`'s own analysis. `domain` is
-    /// lowercase without a trailing dot, as [`spf::analyze`] normalises it.
+    /// lowercase without a trailing dot, as [`spf::analyze()`] normalises it.
     pub fn get(&self, record: &[u8], domain: &str) -> Option<Arc<SpfOutcome>> {
         if !spf::is_valid_domain(domain) {
             return None;
