@@ -6,17 +6,17 @@
 //! (name, type) once per run while it stays in the cache. Answers are cached
 //! including negative ones (NXDOMAIN, NODATA); failures (timeout, SERVFAIL)
 //! are not, so a later domain tries again. Concurrent identical queries are
-//! coalesced: the first caller queries, the others wait for its answer
-//! (a failure included: they asked at the same moment).
+//! coalesced through the cache's placeholders: the first caller queries, the
+//! others wait for its answer (a failure included: they asked at the same
+//! moment).
 //!
 //! The cache is a bounded CLOCK-Pro cache (quick_cache) weighed in bytes
 //! (approximate sizes of names and records): hostile answers cannot grow it
 //! past its capacity. There is no TTL: a run
 //! is a snapshot, and an answer stays valid for the run.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
@@ -69,8 +69,8 @@ type Key = (RecordType, String);
 #[derive(Debug, Clone, Copy)]
 struct AnswerWeight;
 
-impl quick_cache::Weighter<Key, Answer> for AnswerWeight {
-    fn weight(&self, key: &Key, val: &Answer) -> u64 {
+impl quick_cache::Weighter<Key, Arc<Answer>> for AnswerWeight {
+    fn weight(&self, key: &Key, val: &Arc<Answer>) -> u64 {
         (key.1.len() + 96 + val.bytes()) as u64
     }
 }
@@ -98,10 +98,9 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub struct CachingResolver<R> {
     inner: R,
-    cache: Option<quick_cache::sync::Cache<Key, Answer, AnswerWeight>>,
-    /// Queries being answered now (removed when answered): bounded by the
-    /// number of concurrent queries.
-    in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Answer>>>>,
+    /// Answers behind an `Arc`: the cache and its waiters share one copy,
+    /// and each caller gets its own clone.
+    cache: Option<quick_cache::sync::Cache<Key, Arc<Answer>, AnswerWeight>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -118,7 +117,6 @@ impl<R: Resolver> CachingResolver<R> {
             cache: (capacity_bytes > 0).then(|| {
                 quick_cache::sync::Cache::with_weighter(items, capacity_bytes, AnswerWeight)
             }),
-            in_flight: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -150,11 +148,13 @@ impl<R: Resolver> CachingResolver<R> {
     /// Looks `key` up in the cache or through `query`, adding 1 to `sent`
     /// when the inner resolver was asked.
     ///
-    /// Concurrent identical queries share one in-flight cell: the first
-    /// caller runs the query, the others wait for its answer, failures
-    /// included (a failure is shared with the callers that were already
-    /// waiting, never stored: the next caller asks again). Waiting never
-    /// serialises retries of a failing name behind each other.
+    /// Concurrent identical queries share one placeholder in the cache: the
+    /// first caller runs the query, the others wait for its answer, failures
+    /// included (a failure is handed to the callers that were already
+    /// waiting and removed at once, never kept: the next caller asks again).
+    /// Waiting never serialises retries of a failing name behind each other.
+    /// A caller dropped while it queries hands the placeholder to the next
+    /// waiter, which then asks itself.
     async fn lookup<F, Fut>(&self, key: Key, sent: Option<&AtomicU32>, query: F) -> Answer
     where
         F: FnOnce() -> Fut,
@@ -165,36 +165,24 @@ impl<R: Resolver> CachingResolver<R> {
             count();
             return query().await;
         };
-        if let Some(answer) = cache.get(&key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return answer;
-        }
-        let cell = match self.in_flight.lock() {
-            Ok(mut map) => Arc::clone(map.entry(key.clone()).or_default()),
-            Err(_) => Arc::new(tokio::sync::OnceCell::new()),
-        };
-        let ran = AtomicBool::new(false);
-        let answer = cell
-            .get_or_init(|| {
-                ran.store(true, Ordering::Relaxed);
+        match cache.get_value_or_guard_async(&key).await {
+            Ok(shared) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Answer::clone(&shared)
+            }
+            Err(guard) => {
                 count();
-                query()
-            })
-            .await
-            .clone();
-        if ran.load(Ordering::Relaxed) {
-            if !answer.is_failure() {
-                cache.insert(key.clone(), answer.clone());
+                let answer = query().await;
+                let failure = answer.is_failure();
+                // `insert` fails only when the placeholder was removed
+                // meanwhile; the answer is still this caller's.
+                let _ = guard.insert(Arc::new(answer.clone()));
+                if failure {
+                    cache.remove(&key);
+                }
+                answer
             }
-            if let Ok(mut map) = self.in_flight.lock()
-                && map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell))
-            {
-                map.remove(&key);
-            }
-        } else {
-            self.hits.fetch_add(1, Ordering::Relaxed);
         }
-        answer
     }
 
     // In the `*_counted` methods the key's record type fixes the answer's

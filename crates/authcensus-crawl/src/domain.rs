@@ -249,7 +249,10 @@ where
             let txt = dns.txt_own_only(&sts_name).await;
             let fetch = match &txt {
                 Lookup::Records(r) => match mta_sts::select_txt(r) {
-                    Ok(rec) => Some(ctx.fetcher.fetch_via(&dns, &domain, &rec.id).await),
+                    // Boxed: few domains fetch a policy, and the HTTPS
+                    // client's state would otherwise sit in every domain's
+                    // future.
+                    Ok(rec) => Some(Box::pin(ctx.fetcher.fetch_via(&dns, &domain, &rec.id)).await),
                     Err(_) => None,
                 },
                 _ => None,
