@@ -242,3 +242,36 @@ async fn timeout_respects_the_deadline() {
         Lookup::Records(vec![Ipv4Addr::LOCALHOST])
     );
 }
+
+/// The lookups behind the `Resolver` trait keep a query's state on the heap
+/// (`DnsClient::query_boxed`): a crawl joins seven of them per domain and
+/// keeps thousands of domains in flight, and the inline state (attempts,
+/// timers, the reply) made each domain's future 18.7 KB. The bound leaves
+/// room for the pointer, the name and the record conversion, not for a query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_futures_hold_no_inline_query_state() {
+    let s = TestServer::start().await.unwrap();
+    s.set(
+        "example.com",
+        QueryType::Txt,
+        Behavior::Answer(vec![rr::txt("example.com", &[b"v=spf1 -all"])]),
+    );
+    let c = client_for(&[&s], 500, 1).await;
+    let inline = std::mem::size_of_val(&c.query("example.com", QueryType::Txt));
+    let txt = Resolver::txt(&c, "example.com");
+    let mx = Resolver::mx(&c, "example.com");
+    let ns = c.ns("example.com");
+    for (what, size) in [
+        ("txt", std::mem::size_of_val(&txt)),
+        ("mx", std::mem::size_of_val(&mx)),
+        ("ns", std::mem::size_of_val(&ns)),
+    ] {
+        assert!(
+            size <= 256 && size * 4 <= inline,
+            "{what} lookup future is {size} bytes (the inline query is {inline})"
+        );
+    }
+    // Boxed or not, it still answers.
+    assert!(matches!(txt.await, Lookup::Records(r) if r.len() == 1));
+    drop((mx, ns));
+}
