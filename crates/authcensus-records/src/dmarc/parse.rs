@@ -502,28 +502,13 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
         cx.push(FindingKind::EmptyRecord, Severity::Error, 0, 0);
         return not_dmarc(cx);
     };
-    let (v_start, v_end) = trim_span(text, s0, e0);
-    if v_start == v_end && !has_separator {
-        cx.push(FindingKind::EmptyRecord, Severity::Error, 0, text.len());
-        return not_dmarc(cx);
-    }
-    let Some((vname, vvalue)) = split_tag(text, v_start, v_end) else {
-        cx.push(FindingKind::MissingVersion, Severity::Error, v_start, v_end);
-        return not_dmarc(cx);
+    let (v_start, v_end) = match version_tag(text, e0, has_separator) {
+        Ok(span) => span,
+        Err((kind, start, end)) => {
+            cx.push(kind, Severity::Error, start, end);
+            return not_dmarc(cx);
+        }
     };
-    if !text[vname.0..vname.1].eq_ignore_ascii_case(b"v") {
-        cx.push(FindingKind::MissingVersion, Severity::Error, v_start, v_end);
-        return not_dmarc(cx);
-    }
-    if &text[vvalue.0..vvalue.1] != b"DMARC1" {
-        cx.push(
-            FindingKind::InvalidVersion,
-            Severity::Error,
-            vvalue.0,
-            vvalue.1,
-        );
-        return not_dmarc(cx);
-    }
     if v_start > s0 {
         cx.push(
             FindingKind::LeadingWhitespace,
@@ -1047,6 +1032,37 @@ pub fn parse_both(text: &[u8]) -> DmarcComparison {
 /// True if the text starts with a `v=DMARC1` tag: the filter of RFC 7489
 /// §6.6.3 step 2 and RFC 9989 §4.10 step 2 ("Records that do not start with a
 /// `v` tag that identifies the current version of DMARC are discarded").
+///
+/// Only the first `;`-separated segment is read (no allocation): it decides
+/// exactly when [`parse`] answers [`Verdict::NotDmarc`] (both share
+/// [`version_tag`]).
 pub fn is_dmarc_record(text: &[u8]) -> bool {
-    parse(text, Mode::Rfc9989).verdict != Verdict::NotDmarc
+    let first_end = text.iter().position(|&b| b == b';');
+    version_tag(text, first_end.unwrap_or(text.len()), first_end.is_some()).is_ok()
+}
+
+/// The version tag, which must open the record (RFC 7489 §6.4 and RFC 9989
+/// §4.8, `dmarc-version`: `v=DMARC1`, the value case-sensitive) in the
+/// first segment `text[..first_end]`; `has_separator`: the record has a `;`.
+/// Returns the trimmed span of the tag, or the finding that makes the text
+/// not a DMARC record, with its span.
+fn version_tag(
+    text: &[u8],
+    first_end: usize,
+    has_separator: bool,
+) -> Result<(usize, usize), (FindingKind, usize, usize)> {
+    let (v_start, v_end) = trim_span(text, 0, first_end);
+    if v_start == v_end && !has_separator {
+        return Err((FindingKind::EmptyRecord, 0, text.len()));
+    }
+    let Some((vname, vvalue)) = split_tag(text, v_start, v_end) else {
+        return Err((FindingKind::MissingVersion, v_start, v_end));
+    };
+    if !text[vname.0..vname.1].eq_ignore_ascii_case(b"v") {
+        return Err((FindingKind::MissingVersion, v_start, v_end));
+    }
+    if &text[vvalue.0..vvalue.1] != b"DMARC1" {
+        return Err((FindingKind::InvalidVersion, vvalue.0, vvalue.1));
+    }
+    Ok((v_start, v_end))
 }

@@ -987,6 +987,31 @@ fn record() -> impl Strategy<Value = DmarcRecord> {
     )
 }
 
+#[test]
+fn is_dmarc_record_reads_the_version_tag() {
+    for (text, want) in [
+        ("v=DMARC1", true),
+        ("v=DMARC1; p=reject", true),
+        (" V = DMARC1 ;p=none", true),
+        ("v=DMARC1;", true),
+        ("v=dmarc1; p=reject", false),
+        ("v=DMARC10; p=reject", false),
+        ("v=DMARC1p=reject", false),
+        ("p=reject; v=DMARC1", false),
+        ("v=spf1 -all", false),
+        ("", false),
+        (";", false),
+        ("   ", false),
+    ] {
+        assert_eq!(is_dmarc_record(text.as_bytes()), want, "{text:?}");
+        assert_eq!(
+            parse(text.as_bytes(), Mode::Rfc9989).verdict != Verdict::NotDmarc,
+            want,
+            "{text:?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -998,6 +1023,22 @@ proptest! {
             for f in &p.findings {
                 prop_assert!(f.offset <= bytes.len());
             }
+        }
+    }
+
+    /// The allocation-free pre-filter agrees with the full parser, in both
+    /// modes, on texts built around the version tag's edge cases.
+    #[test]
+    fn is_dmarc_record_agrees_with_parse(
+        text in "[ \t]{0,2}[vVx]{0,2}[ \t]{0,2}=?[ \t]{0,2}(DMARC1|dmarc1|DMARC|DMARC10|DMARC2|)[ \t]{0,2};?[ \t;]{0,2}(p=reject|p|=|;|v=DMARC1)?",
+    ) {
+        let bytes = text.as_bytes();
+        for mode in [Mode::Rfc9989, Mode::Rfc7489] {
+            prop_assert_eq!(
+                is_dmarc_record(bytes),
+                parse(bytes, mode).verdict != Verdict::NotDmarc,
+                "{:?} in {:?}", text, mode
+            );
         }
     }
 
