@@ -157,6 +157,7 @@ def main():
         "authcensus_git_rev": sh("git rev-parse HEAD"),
         "authcensus_git_dirty": bool(sh("git status --porcelain --untracked-files=no")),
         "rustc": sh("rustc --version"),
+        "build_profile": str(m.get("build_profile", "release")),
     }
     cpu_model = ""
     try:

@@ -12,7 +12,8 @@
 #
 # Environment knobs: SCALE_CONCURRENCY (crawler --concurrency, default: the
 # crawler's default), SCALE_ROWS_PER_FILE (default 10000, the crawl's default), SCALE_WORK=DIR (kept),
-# SCALE_EXTRA="..." (more crawl flags).
+# SCALE_EXTRA="..." (more crawl flags), SCALE_PROFILE (cargo profile, default
+# release-lto like e2e.sh; `release` builds faster).
 # Requires: a Rust toolchain, python3, /usr/bin/time (Debian `time`).
 set -euo pipefail
 
@@ -37,10 +38,12 @@ trap 'exit 130' INT TERM
 log() { echo "scale [$(date -u +%H:%M:%S)]: $*" >&2; }
 source "$ROOT/benches/lib.sh" # free_port
 
-log "cargo build --release -p authcensus"
-cargo build --release -p authcensus >&2
+PROFILE="${SCALE_PROFILE:-release-lto}"
+[[ "$PROFILE" =~ ^[a-z0-9-]+$ ]] || { echo "scale: SCALE_PROFILE must name a cargo profile" >&2; exit 2; }
+log "cargo build --profile $PROFILE -p authcensus"
+cargo build --profile "$PROFILE" -p authcensus >&2
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET_DIR/release/authcensus"
+BIN="$TARGET_DIR/$PROFILE/authcensus"
 
 PORT="$(free_port)"
 "$BIN" testbed serve --synthetic "$N" --dns "127.0.0.1:$PORT" --https "127.0.0.1:0" >"$WORK/serve.out" 2>"$WORK/serve.err" &
@@ -91,7 +94,7 @@ END=$(date +%s.%N)
 
 mkdir -p benches/results
 OUT_JSON="benches/results/scale-$(date -u +%Y-%m-%d)-$N.json"
-python3 - "$WORK" "$N" "$START" "$END" "$OUT_JSON" "$ROWS_PER_FILE" <<'EOF'
+SCALE_PROFILE_USED="$PROFILE" python3 - "$WORK" "$N" "$START" "$END" "$OUT_JSON" "$ROWS_PER_FILE" <<'EOF'
 import json, os, platform, sys
 work, n, start, end, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 t = {}
@@ -124,6 +127,7 @@ res = {
     "rows_per_file": rows_per_part,
     "cpu_s": round(float(t.get("User time (seconds)", 0)) + float(t.get("System time (seconds)", 0)), 1),
     "machine": {"nproc": os.cpu_count(), "kernel": platform.release()},
+    "build_profile": os.environ.get("SCALE_PROFILE_USED", ""),
 }
 json.dump(res, open(out, "w"), indent=1)
 print(f"{n} domains in {wall:.0f} s ({n / wall:.0f} domains/s), {m.get('rows')} rows, complete={m.get('complete')}")
