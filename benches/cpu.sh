@@ -30,13 +30,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 log() { echo "cpu [$(date -u +%H:%M:%S)]: $*" >&2; }
-# free_port, cpu_ticks, TCK, write_knot_conf
+# free_port, cpu_ticks, TCK, write_knot_conf, build_authcensus
 source "$ROOT/benches/lib.sh"
 
 if [[ $# -eq 0 ]]; then
-    cargo build --release -p authcensus >&2
-    TD="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
-    set -- "$TD/release/authcensus"
+    set -- "$(build_authcensus release)"
 fi
 BIN0="$1"
 U="$WORK/universe"

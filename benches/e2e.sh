@@ -18,7 +18,7 @@
 #   BENCH_DNSPERF_SECS=15 dnsperf -l per setting
 #   BENCH_SKIP_CHECKDMARC=1, BENCH_SKIP_UNBOUND=1, BENCH_SKIP_LATENCY=1, BENCH_SKIP_QPS=1
 #   BENCH_PROFILE=P       cargo profile of the crawler (default release-lto: fat LTO, one codegen
-#                         unit, ~30 min to build from nothing on 2 cores; `release` for a quick run)
+#                         unit, ~25 min to build from nothing on 2 cores; `release` for a quick run)
 #
 # Requires: knotd/knotc/kdig, unbound, dnsperf, /usr/bin/time (Debian `time`),
 # python3 with duckdb, checkdmarc (pip), util-linux `unshare` + iproute2 `ip`
@@ -32,7 +32,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CONC="${BENCH_CONCURRENCY:-512}"
 PROFILE="${BENCH_PROFILE:-release-lto}"
-[[ "$PROFILE" =~ ^[a-z0-9-]+$ ]] || { echo "e2e: BENCH_PROFILE must name a cargo profile" >&2; exit 2; }
 DNSPERF_Q="${BENCH_DNSPERF_Q:-20 100 500}"
 DNSPERF_SECS="${BENCH_DNSPERF_SECS:-15}"
 if [[ -n "${BENCH_WORK:-}" ]]; then WORK="$BENCH_WORK"; mkdir -p "$WORK"; else WORK="$(mktemp -d /tmp/authcensus-bench.XXXXXX)"; fi
@@ -117,9 +116,7 @@ EOF
 
 # ---------------------------------------------------------------- build
 log "cargo build --profile $PROFILE -p authcensus"
-cargo build --profile "$PROFILE" -p authcensus >&2
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET_DIR/$PROFILE/authcensus"
+BIN="$(build_authcensus "$PROFILE")"
 echo "build_profile=$PROFILE" >>"$METRICS"
 
 # ---------------------------------------------------------------- universe

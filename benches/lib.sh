@@ -6,6 +6,16 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK="$(getconf CLK_TCK)"
 
+# Builds authcensus with the cargo profile PROFILE (build output on stderr)
+# and prints the path of the binary.
+build_authcensus() { # PROFILE
+    local profile="$1" td
+    [[ "$profile" =~ ^[a-z0-9-]+$ ]] || { echo "bench: '$profile' is not a cargo profile name" >&2; return 2; }
+    cargo build --profile "$profile" -p authcensus >&2 || return
+    td="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')" || return
+    echo "$td/$profile/authcensus"
+}
+
 # Knot with one UDP, one TCP and one background worker serving every zone
 # of the universe: $U/zones/<zone>.zone for each name in the ZONES array
 # (both set by the caller). No DNSSEC, no journal.

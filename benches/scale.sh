@@ -36,14 +36,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "scale [$(date -u +%H:%M:%S)]: $*" >&2; }
-source "$ROOT/benches/lib.sh" # free_port
+source "$ROOT/benches/lib.sh" # free_port, build_authcensus
 
 PROFILE="${SCALE_PROFILE:-release-lto}"
-[[ "$PROFILE" =~ ^[a-z0-9-]+$ ]] || { echo "scale: SCALE_PROFILE must name a cargo profile" >&2; exit 2; }
 log "cargo build --profile $PROFILE -p authcensus"
-cargo build --profile "$PROFILE" -p authcensus >&2
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET_DIR/$PROFILE/authcensus"
+BIN="$(build_authcensus "$PROFILE")"
 
 PORT="$(free_port)"
 "$BIN" testbed serve --synthetic "$N" --dns "127.0.0.1:$PORT" --https "127.0.0.1:0" >"$WORK/serve.out" 2>"$WORK/serve.err" &
