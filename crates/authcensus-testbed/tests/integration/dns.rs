@@ -247,6 +247,12 @@ fn latency_holds_more_queries_than_the_handler_cap() {
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     sock.set_read_timeout(Some(Duration::from_secs(3)))
         .expect("timeout");
+    // The replies arrive within ~150 ms: the kernel's default receive
+    // buffer (~208 KiB) overflowed when this test's reader thread fell
+    // behind under CI load (5,976 of 6,000 once), which is the client's
+    // loss, not the server's. 8 MiB holds them all (best effort: the
+    // kernel caps it at net.core.rmem_max).
+    let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(8 << 20);
     let reader = sock.try_clone().expect("clone");
     let receiver = std::thread::spawn(move || {
         let mut got = Vec::new();
