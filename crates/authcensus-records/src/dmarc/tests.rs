@@ -1069,6 +1069,28 @@ proptest! {
     }
 }
 
+/// The shrunk case the round-trip proptest once found: a record with no tags.
+/// RFC 7489 §6.4 needs the separator after the version, so the canonical
+/// rendering carries it and parses back under both standards.
+#[test]
+fn bare_record_renders_with_separator() {
+    let bare = parse(b"v=DMARC1;", Mode::Rfc9989).record.expect("record");
+    let text = bare.to_string();
+    assert_eq!(text, "v=DMARC1;");
+    for mode in [Mode::Rfc9989, Mode::Rfc7489] {
+        let parsed = parse(text.as_bytes(), mode);
+        assert!(parsed.record.is_some(), "{mode:?}");
+        assert!(
+            !parsed.codes().contains(&"missing_separator"),
+            "{mode:?} {:?}",
+            parsed.codes()
+        );
+    }
+    // Without the separator RFC 7489 mode does complain: the rendering matters.
+    let codes = parse(b"v=DMARC1", Mode::Rfc7489).codes();
+    assert!(codes.contains(&"missing_separator"), "{codes:?}");
+}
+
 fn unique_tags(n: usize) -> String {
     (0..n)
         .map(|i| {

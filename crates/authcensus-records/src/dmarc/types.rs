@@ -343,6 +343,41 @@ pub struct DmarcRecord {
 }
 
 impl DmarcRecord {
+    /// True when no tag besides `v` is set (what `Display` writes as `v=DMARC1;`).
+    fn is_bare(&self) -> bool {
+        let Self {
+            raw: _,
+            p,
+            sp,
+            np,
+            rua,
+            ruf,
+            adkim,
+            aspf,
+            fo,
+            rf,
+            ri,
+            pct,
+            psd,
+            t,
+            unknown,
+        } = self;
+        p.is_none()
+            && sp.is_none()
+            && np.is_none()
+            && rua.is_none()
+            && ruf.is_none()
+            && adkim.is_none()
+            && aspf.is_none()
+            && fo.is_none()
+            && rf.is_none()
+            && ri.is_none()
+            && pct.is_none()
+            && psd.is_none()
+            && t.is_none()
+            && unknown.is_empty()
+    }
+
     /// `adkim` with its default applied (RFC 7489 §6.3, RFC 9989 §4.7: `r`).
     pub fn adkim_or_default(&self) -> Alignment {
         self.adkim.unwrap_or(Alignment::Relaxed)
@@ -377,6 +412,7 @@ fn write_uris(f: &mut fmt::Formatter<'_>, tag: &str, uris: &[ReportUri]) -> fmt:
 
 /// Renders the record in canonical form: `v=DMARC1` first, then `p`, then the
 /// other known tags in a fixed order, then unknown tags, separated by `"; "`.
+/// A record without any tag renders as `v=DMARC1;`.
 /// The rendering of a record built from valid values parses back to the same
 /// fields (the `raw` text aside). It is not the original text: use
 /// [`DmarcRecord::raw`] for that.
@@ -425,6 +461,12 @@ impl fmt::Display for DmarcRecord {
         }
         for tag in &self.unknown {
             write!(f, "; {}={}", tag.name, tag.value)?;
+        }
+        if self.is_bare() {
+            // RFC 7489 §6.4 requires `dmarc-sep` after the version even when
+            // no tag follows; RFC 9989 §4.8 allows a trailing separator. So a
+            // record without tags renders as `v=DMARC1;`, valid under both.
+            f.write_str(";")?;
         }
         Ok(())
     }
