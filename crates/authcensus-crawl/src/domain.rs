@@ -197,7 +197,7 @@ where
 {
     let s = &*ctx.settings;
     let domain = target.domain.trim_end_matches('.').to_ascii_lowercase();
-    let dns = DomainDns::new(&ctx.resolver, &domain);
+    let dns = DomainDns::new(&ctx.resolver, &domain, &s.bimi_selector);
     let mut row = base_row(target);
     let mut b = Bounded::new(s.max_record_text, s.max_short_text, s.max_list_items);
 

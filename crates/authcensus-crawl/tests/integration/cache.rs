@@ -49,7 +49,49 @@ async fn repeated_include_is_resolved_once() {
     assert_eq!(queries, vec![10, 7, 7]);
     let stats = ctx.resolver.stats();
     assert_eq!(stats.misses, ctx.resolver.inner().query_count());
-    assert!(stats.hits >= 4, "{stats:?}");
+    // The cache holds the shared names only: the two includes and
+    // `_dmarc.example`, a hit for b and c (their SPF outcomes come from the
+    // SPF memo, so the includes are not asked again). A domain's own names
+    // (`_dmarc.<d>`, asked by both discoveries, `default._bimi.<d>`, its NS)
+    // go past it, once each.
+    assert_eq!((stats.hits, stats.entries), (2, 3), "{stats:?}");
+}
+
+/// A domain's own names go past the shared cache; the same names asked by
+/// other domains (a subdomain's DMARC tree walk and organisational-domain
+/// fallback, its registrable domain's NS) go through it: the parent's
+/// `_dmarc` and NS are sent once more by the first subdomain, then cached.
+#[tokio::test]
+async fn own_names_bypass_the_cache_shared_ones_do_not() {
+    let mut r = MemoryResolver::new();
+    r.add_txt(
+        "_dmarc.org.example",
+        TxtRecord::single("v=DMARC1; p=reject"),
+    )
+    .add_ns("org.example", "ns1.dns.example");
+    let ctx: CrawlContext<MemoryResolver, Org> =
+        CrawlContext::new(r, org as Org, settings()).unwrap();
+    for d in ["org.example", "a.org.example", "b.org.example"] {
+        let row = crawl_domain(&ctx, &target(d)).await;
+        assert_eq!(row.dmarc_policy.as_deref(), Some("reject"), "{d}");
+    }
+    let log = ctx.resolver.inner().query_log();
+    let count =
+        |name: &str, t: RecordType| log.iter().filter(|(n, q)| n == name && *q == t).count();
+    // org.example's two discoveries share one query; a.org.example's walk
+    // and fallback reach it through the cache (one more query), b's is a hit.
+    assert_eq!(count("_dmarc.org.example", RecordType::Txt), 2);
+    assert_eq!(count("org.example", RecordType::Ns), 2);
+    for d in ["a.org.example", "b.org.example"] {
+        assert_eq!(count(&format!("_dmarc.{d}"), RecordType::Txt), 1, "{d}");
+        assert_eq!(
+            count(&format!("default._bimi.{d}"), RecordType::Txt),
+            1,
+            "{d}"
+        );
+    }
+    let stats = ctx.resolver.stats();
+    assert_eq!(stats.misses, ctx.resolver.inner().query_count());
 }
 
 #[tokio::test]

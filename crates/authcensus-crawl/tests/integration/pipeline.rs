@@ -181,13 +181,10 @@ async fn two_hundred_domains_one_row_each() {
     assert_eq!(summary.error, expected["error"]);
     assert_eq!((summary.rows_written, summary.parts_written), (200, 4));
     assert!(summary.complete && !summary.cancelled);
-    // The shared include (and the `_dmarc.example` tree-walk step) came
-    // from the cache for all but the first domain that asked.
-    assert!(
-        summary.cache.hits >= 2 * (expected["ok"] - 1),
-        "{:?}",
-        summary.cache
-    );
+    // The `_dmarc.example` tree-walk step came from the cache for all but
+    // the first domain (the shared include's SPF outcome comes from the SPF
+    // memo; each domain's own names go past the cache).
+    assert_eq!(summary.cache.hits, N as u64 - 1, "{:?}", summary.cache);
     for r in &rows {
         let i: usize = r.domain[1..4].parse().unwrap();
         assert_eq!(
