@@ -13,6 +13,7 @@
 #   CPU_SAMPLE=N      domains crawled per run (default 30000, the first N)
 #   CPU_ROUNDS=N      interleaved rounds (default 6: single runs on the 2-core
 #                     VM differ by ±5 %, so compare the medians printed at the end)
+#   CPU_CONCURRENCY=N --concurrency of the crawls (default 2048)
 #   CPU_ENV="K=V ..." extra environment for the crawls (e.g. TOKIO_WORKER_THREADS=1)
 #   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
 #                     its own CPU is then counted in the crawler's figure
@@ -79,7 +80,7 @@ for r in $(seq 1 "$ROUNDS"); do
         k0="$(cpu_ticks "$KNOT")"
         env ${CPU_ENV:-} /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.txt" ${CPU_WRAP:-} "$bin" crawl --resolver "127.0.0.1:$KPORT" \
             --out "$WORK/snap" --snapshot s --no-progress --ca-file "$CA" --mta-sts-port "$HPORT" \
-            --concurrency 2048 "$WORK/sample.txt" 2>"$WORK/crawl.err" || { tail -3 "$WORK/crawl.err" >&2; }
+            --concurrency "${CPU_CONCURRENCY:-2048}" "$WORK/sample.txt" 2>"$WORK/crawl.err" || { tail -3 "$WORK/crawl.err" >&2; }
         k1="$(cpu_ticks "$KNOT")"
         sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"

@@ -16,8 +16,10 @@
 //! is a snapshot, and an answer stays valid for the run.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
 
@@ -338,8 +340,9 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
 /// shared cache had to send for this domain (`dns_queries`), and asks the
 /// names that belong to this domain alone past the shared cache, each once:
 ///
-/// - its own TXT and MX, remembered (failures included) so the SPF walk does
-///   not repeat a query the crawl already made;
+/// - its own TXT and MX, one query each however many parts of the crawl ask
+///   (the SPF walk, and the row's SPF and MX columns, at the same moment);
+///   answers and failures alike are kept for the domain;
 /// - `_dmarc.<domain>`, which both DMARC discoveries (RFC 9989 §4.10 and
 ///   RFC 7489 §6.6.3) ask at the same moment: one query, coalesced here;
 /// - `<selector>._bimi.<domain>`, asked once.
@@ -355,10 +358,10 @@ pub(crate) struct DomainDns<'a, R> {
     cache: &'a CachingResolver<R>,
     domain: &'a str,
     sent: AtomicU32,
-    own_txt: Mutex<Option<Lookup<TxtRecord>>>,
-    own_mx: Mutex<Option<Lookup<MxRecord>>>,
+    own_txt: OnceCell<Lookup<TxtRecord>>,
+    own_mx: OnceCell<Lookup<MxRecord>>,
     dmarc_name: String,
-    own_dmarc: tokio::sync::OnceCell<Lookup<TxtRecord>>,
+    own_dmarc: OnceCell<Lookup<TxtRecord>>,
     bimi_name: String,
 }
 
@@ -370,10 +373,10 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
             cache,
             domain,
             sent: AtomicU32::new(0),
-            own_txt: Mutex::new(None),
-            own_mx: Mutex::new(None),
+            own_txt: OnceCell::new(),
+            own_mx: OnceCell::new(),
             dmarc_name: format!("_dmarc.{domain}"),
-            own_dmarc: tokio::sync::OnceCell::new(),
+            own_dmarc: OnceCell::new(),
             bimi_name: authcensus_records::bimi::record_name(bimi_selector, domain),
         }
     }
@@ -388,27 +391,6 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
     pub(crate) fn sent(&self) -> u32 {
         self.sent.load(Ordering::Relaxed)
     }
-
-    fn memo<T: Clone>(slot: &Mutex<Option<T>>) -> Option<T> {
-        slot.lock().ok().and_then(|g| g.clone())
-    }
-
-    fn remember<T>(slot: &Mutex<Option<T>>, value: T) {
-        if let Ok(mut g) = slot.lock() {
-            *g = Some(value);
-        }
-    }
-
-    /// The domain's own answer kept in `slot`, or else `lookup`'s (asked
-    /// past the shared cache; not polled when `slot` answers), kept.
-    async fn own_answer<T: Clone>(slot: &Mutex<Option<T>>, lookup: impl Future<Output = T>) -> T {
-        if let Some(l) = Self::memo(slot) {
-            return l;
-        }
-        let l = lookup.await;
-        Self::remember(slot, l.clone());
-        l
-    }
 }
 
 // The trait spells out `+ Send`; `async fn` would hide that bound.
@@ -417,8 +399,8 @@ impl<R: Resolver> Resolver for DomainDns<'_, R> {
     fn txt(&self, name: &str) -> impl Future<Output = Lookup<TxtRecord>> + Send {
         async move {
             if name == self.domain {
-                let lookup = self.cache.txt_uncached(name, Some(&self.sent));
-                return Self::own_answer(&self.own_txt, lookup).await;
+                let query = || self.cache.txt_uncached(name, Some(&self.sent));
+                return self.own_txt.get_or_init(query).await.clone();
             }
             if name == self.dmarc_name {
                 let query = || self.cache.txt_uncached(name, Some(&self.sent));
@@ -441,8 +423,8 @@ impl<R: Resolver> Resolver for DomainDns<'_, R> {
             if name != self.domain {
                 return self.cache.mx_counted(name, Some(&self.sent)).await;
             }
-            let lookup = self.cache.mx_uncached(name, Some(&self.sent));
-            Self::own_answer(&self.own_mx, lookup).await
+            let query = || self.cache.mx_uncached(name, Some(&self.sent));
+            self.own_mx.get_or_init(query).await.clone()
         }
     }
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Lookup<String>> + Send {

@@ -2,9 +2,10 @@
 //! [`SnapshotRow`].
 //!
 //! [`crawl_domain`] never fails: a DNS failure, a broken record or a failed
-//! policy fetch is a value in the row. The lookups run in two stages: the
-//! domain's own TXT and MX (they decide `domain_status` and whether the domain
-//! exists, which DMARC `np=` needs), then everything else concurrently.
+//! policy fetch is a value in the row. All lookups start at once; the
+//! domain's own TXT and MX (which decide `domain_status` and whether the
+//! domain exists) are asked once for everything that needs them, and
+//! whether the domain exists picks DMARC's `sp` or `np` at the end.
 //!
 //! Column choices the schema leaves open:
 //! - `dns_queries` counts the queries this domain caused to be sent (cache
@@ -201,50 +202,57 @@ where
     let mut row = base_row(target);
     let mut b = Bounded::new(s.max_record_text, s.max_short_text, s.max_list_items);
 
-    // Stage 1: the domain's own TXT and MX.
-    let (txt, mx_lookup) = tokio::join!(dns.txt(&domain), dns.mx(&domain));
-    row.domain_status = domain_status(&txt, &mx_lookup).to_string();
-    let exists = row.domain_status != "nxdomain";
     let org_psl = ctx
         .org
         .organizational_domain(&domain)
         .map(|o| o.trim_end_matches('.').to_ascii_lowercase());
-    let mx_assessment = mx::classify(&mx_lookup);
-    let mx_hosts: Vec<String> = mx_assessment
-        .exchanges
-        .iter()
-        .map(|h| h.exchange.clone())
-        .collect();
     let ns_name = target
         .registrable_domain
         .clone()
         .or_else(|| org_psl.clone())
         .unwrap_or_else(|| domain.clone());
 
-    // Stage 2: everything else, concurrently.
-    let spf_texts = match &txt {
-        Lookup::Records(records) => spf::spf_record_texts(records),
-        _ => Vec::new(),
-    };
-    let one_spf = match spf_texts.as_slice() {
-        [one] => Some(one.as_slice()),
-        _ => None,
-    };
+    // Every lookup at once: none waits for another's answer except where a
+    // record names the next query (SPF includes, the DMARC tree walk, the
+    // policy host after `_mta-sts`). The domain's own TXT and MX are asked
+    // once (`DomainDns`) for their columns and the SPF walk alike; whether
+    // the domain exists (from those two) only picks DMARC's `sp` or `np`
+    // afterwards. So a domain costs one round trip plus what its records
+    // chain, and a dead one a single round of timeouts.
     let sts_name = format!("_mta-sts.{domain}");
     let tlsrpt_name = format!("_smtp._tls.{domain}");
-    let (spf_an, d9989, d7489, (sts_txt, fetch), tlsrpt_txt, bimi_a, ns_lookup) = tokio::join!(
+    let (
+        (txt, mx_lookup),
+        (spf_texts, spf_an),
+        mut d9989,
+        mut d7489,
+        (sts_txt, fetch),
+        tlsrpt_txt,
+        bimi_a,
+        ns_lookup,
+    ) = tokio::join!(
+        async { tokio::join!(dns.txt(&domain), dns.mx(&domain)) },
         async {
+            let spf_texts = match &dns.txt(&domain).await {
+                Lookup::Records(records) => spf::spf_record_texts(records),
+                _ => Vec::new(),
+            };
+            let one_spf = match spf_texts.as_slice() {
+                [one] => Some(one.as_slice()),
+                _ => None,
+            };
             if let Some(hit) = one_spf.and_then(|t| ctx.spf_memo.get(t, &domain)) {
-                return hit;
+                return (spf_texts, hit);
             }
             let an = spf::analyze(&dns, &domain, &s.spf_limits).await;
-            match one_spf {
+            let outcome = match one_spf {
                 Some(t) => ctx.spf_memo.put(t, &an),
                 None => Arc::new(SpfOutcome::of(&an)),
-            }
+            };
+            (spf_texts, outcome)
         },
-        dmarc::discover_rfc9989(&dns, &domain, exists),
-        dmarc::discover_rfc7489(&dns, ctx.org.as_ref(), &domain, exists),
+        dmarc::discover_rfc9989(&dns, &domain, true),
+        dmarc::discover_rfc7489(&dns, ctx.org.as_ref(), &domain, true),
         async {
             let txt = dns.txt_own_only(&sts_name).await;
             let fetch = match &txt {
@@ -263,6 +271,16 @@ where
         bimi::discover(&dns, &domain, org_psl.as_deref(), &s.bimi_selector),
         dns.ns(&ns_name),
     );
+    row.domain_status = domain_status(&txt, &mx_lookup).to_string();
+    let exists = row.domain_status != "nxdomain";
+    d9989.set_domain_exists(exists);
+    d7489.set_domain_exists(exists);
+    let mx_assessment = mx::classify(&mx_lookup);
+    let mx_hosts: Vec<String> = mx_assessment
+        .exchanges
+        .iter()
+        .map(|h| h.exchange.clone())
+        .collect();
 
     fill_spf(&mut row, &mut b, &txt, spf_texts.first(), &spf_an);
     fill_dmarc(&mut row, &mut b, &d9989, &d7489, org_psl.as_deref());

@@ -1,7 +1,12 @@
 //! `crawl_domain` against a MemoryResolver universe: every column.
 
 use authcensus_crawl::{CrawlContext, CrawlSettings, CrawlTarget, crawl_domain};
-use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use authcensus_records::dns::{
+    DnsFailure, Lookup, MemoryResolver, MxRecord, RecordType, Resolver, TxtRecord,
+};
 use authcensus_store::SnapshotRow;
 
 /// The organisational domain of the test universe: the last two labels
@@ -299,4 +304,76 @@ async fn external_report_destinations_are_verified() {
     // The full domain's reports stay inside its organisation: nothing to check.
     let (full, _) = crawl_one("full.example").await;
     assert!(full.dmarc_external_unauthorized.is_empty());
+}
+
+/// Answers after `delay` (on tokio's clock), like a resolver one round trip
+/// away.
+struct Slow(MemoryResolver, Duration);
+
+impl Slow {
+    async fn after<T>(&self, answer: T) -> T {
+        tokio::time::sleep(self.1).await;
+        answer
+    }
+}
+
+impl Resolver for Slow {
+    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
+        self.after(self.0.txt(name).await).await
+    }
+    async fn a(&self, name: &str) -> Lookup<Ipv4Addr> {
+        self.after(self.0.a(name).await).await
+    }
+    async fn aaaa(&self, name: &str) -> Lookup<Ipv6Addr> {
+        self.after(self.0.aaaa(name).await).await
+    }
+    async fn mx(&self, name: &str) -> Lookup<MxRecord> {
+        self.after(self.0.mx(name).await).await
+    }
+    async fn ptr(&self, ip: IpAddr) -> Lookup<String> {
+        self.after(self.0.ptr(ip).await).await
+    }
+    async fn ns(&self, name: &str) -> Lookup<String> {
+        self.after(self.0.ns(name).await).await
+    }
+}
+
+/// All of a domain's lookups start at once: a domain costs one round trip
+/// plus what its records chain (an SPF include, a DMARC tree-walk step), and
+/// a dead domain one round of timeouts, not one for its own TXT and MX and
+/// another for the rest. Its own TXT and MX are still asked once each.
+#[tokio::test(start_paused = true)]
+async fn lookups_start_together_one_round_trip_per_chain_step() {
+    let mut r = universe();
+    let txt = |s: &str| TxtRecord::single(s);
+    r.add_txt("one.example", txt("v=spf1 ip4:192.0.2.1 -all"))
+        .add_txt("_dmarc.one.example", txt("v=DMARC1; p=reject"))
+        .add_mx("one.example", 10, "mx.one.example")
+        .add_txt("_dmarc.dead2.example", txt("v=DMARC1; p=none"))
+        .fail("dead2.example", RecordType::Txt, DnsFailure::Timeout)
+        .fail("dead2.example", RecordType::Mx, DnsFailure::Timeout);
+    let rtt = Duration::from_millis(100);
+    let ctx: CrawlContext<Slow, Org> =
+        CrawlContext::new(Slow(r, rtt), org as Org, settings()).unwrap();
+    for (domain, round_trips) in [
+        ("one.example", 1),
+        ("dead2.example", 1),
+        // TXT, then its include.
+        ("full.example", 2),
+        // The RFC 9989 walk: _dmarc.gone.org.example (none), then
+        // _dmarc.org.example and _dmarc.example, one after the other.
+        ("gone.org.example", 3),
+    ] {
+        let t0 = tokio::time::Instant::now();
+        let row = crawl_domain(&ctx, &target(domain)).await;
+        assert_eq!(t0.elapsed(), rtt * round_trips, "{domain}: {row:?}");
+        let log = ctx.resolver.inner().0.query_log();
+        for rtype in [RecordType::Txt, RecordType::Mx] {
+            let n = log
+                .iter()
+                .filter(|(n, t)| n == domain && *t == rtype)
+                .count();
+            assert_eq!(n, 1, "{domain} {rtype:?}");
+        }
+    }
 }

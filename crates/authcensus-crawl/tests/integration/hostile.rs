@@ -4,7 +4,7 @@
 //! stores bounded, escaped text with `records_truncated` set.
 //!
 //! The query budget of one domain, from the documented bounds:
-//! - stage 1: the domain's own TXT and MX (2);
+//! - the domain's own TXT and MX (2; asked once however many parts need them);
 //! - SPF: at most [`Limits::max_analysis_queries`] sent by the analysis;
 //! - DMARC: at most [`MAX_TREE_WALK_QUERIES`] (RFC 9989 §4.10) plus
 //!   [`MAX_RFC7489_QUERIES`] (RFC 7489 §6.6.3);

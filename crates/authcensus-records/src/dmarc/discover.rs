@@ -194,6 +194,17 @@ impl DmarcDiscovery {
         }
     }
 
+    /// Sets `effective_policy` for `domain_exists`, as if discovery had run
+    /// with it: for a caller that learns whether the domain exists only
+    /// after (or while) discovery runs, since no query depends on it. Only
+    /// the choice between `sp` and `np` (RFC 9989 §4.7, §4.10.1) changes.
+    pub fn set_domain_exists(&mut self, domain_exists: bool) {
+        if let (Some(parsed), Some(source)) = (&self.parsed, self.source) {
+            self.effective_policy =
+                parsed.policy_for(source == PolicySource::Domain, domain_exists);
+        }
+    }
+
     fn note(&mut self, kind: NoteKind, name: &str) {
         self.notes.push(DiscoveryNote {
             kind,

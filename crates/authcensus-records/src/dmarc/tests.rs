@@ -485,6 +485,50 @@ fn rfc9989_walks_to_the_organizational_domain() {
     assert_eq!(d.effective_policy, Some(Policy::Quarantine));
 }
 
+/// Whether the domain exists changes no query, only the `sp`/`np` choice:
+/// discovery run with one answer and corrected with
+/// `set_domain_exists` equals discovery run with the other.
+#[test]
+fn set_domain_exists_equals_discovery_with_it() {
+    let r = resolver(&[
+        (
+            "_dmarc.example.com",
+            &["v=DMARC1; p=reject; sp=quarantine; np=none"],
+        ),
+        (
+            "_dmarc.own.example.com",
+            &["v=DMARC1; p=quarantine; np=reject"],
+        ),
+        (
+            "_dmarc.com",
+            &["v=DMARC1; p=reject; sp=quarantine; np=reject; psd=y"],
+        ),
+        ("_dmarc.bad.example", &["v=DMARC1; p=bogus"]),
+    ]);
+    let mut changed = 0;
+    for domain in [
+        "ghost.example.com",
+        "own.example.com",
+        "a.own.example.com",
+        "x.other.com",
+        "example.com",
+        "bad.example",
+        "none.example",
+    ] {
+        for exists in [true, false] {
+            for mode in [Mode::Rfc9989, Mode::Rfc7489] {
+                let want = block_on(discover(mode, &r, &last_two, domain, exists));
+                let mut got = block_on(discover(mode, &r, &last_two, domain, !exists));
+                changed += usize::from(got != want);
+                got.set_domain_exists(exists);
+                assert_eq!(got, want, "{domain} exists={exists} {mode:?}");
+            }
+        }
+    }
+    // The cases do exercise the difference.
+    assert!(changed >= 4, "{changed}");
+}
+
 #[test]
 fn rfc9989_fewest_labels_wins_without_psd() {
     // §4.10.2 rule 3 and its example: records at mail.example.com and example.com.
