@@ -68,7 +68,9 @@ pub struct CrawlSettings {
     #[serde(serialize_with = "ser_limits")]
     pub spf_limits: Limits,
     /// Total deadline of one MTA-STS policy fetch: connect, TLS, headers and
-    /// body (default 20 s; RFC 8461 §3.3 suggests "a few seconds" to a minute).
+    /// body (default 20 s). RFC 8461 §3.3 suggests one minute and asks Policy
+    /// Hosts to answer within it; a survey keeps its tail shorter, so a host
+    /// answering after 20 s is recorded as a `timeout` fetch failure.
     #[serde(
         serialize_with = "ser_duration_ms",
         rename = "mta_sts_fetch_timeout_ms"
