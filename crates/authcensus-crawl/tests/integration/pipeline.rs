@@ -445,3 +445,84 @@ async fn never_more_lanes_than_domains_in_flight() {
     assert_eq!(read_back(dir.path()).len(), 40);
     assert_eq!(lanes.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// Answers as [`universe`] does, but every lookup of a name under
+/// `slow.example` takes [`STALL`].
+struct Stall(MemoryResolver);
+
+const STALL: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Stall {
+    async fn after<T>(name: &str, answer: T) -> T {
+        if name.ends_with("slow.example") {
+            tokio::time::sleep(STALL).await;
+        }
+        answer
+    }
+}
+
+impl authcensus_records::dns::Resolver for Stall {
+    async fn txt(&self, name: &str) -> authcensus_records::dns::Lookup<TxtRecord> {
+        Self::after(name, self.0.txt(name).await).await
+    }
+    async fn a(&self, name: &str) -> authcensus_records::dns::Lookup<std::net::Ipv4Addr> {
+        Self::after(name, self.0.a(name).await).await
+    }
+    async fn aaaa(&self, name: &str) -> authcensus_records::dns::Lookup<std::net::Ipv6Addr> {
+        Self::after(name, self.0.aaaa(name).await).await
+    }
+    async fn mx(
+        &self,
+        name: &str,
+    ) -> authcensus_records::dns::Lookup<authcensus_records::dns::MxRecord> {
+        Self::after(name, self.0.mx(name).await).await
+    }
+    async fn ptr(&self, ip: std::net::IpAddr) -> authcensus_records::dns::Lookup<String> {
+        self.0.ptr(ip).await
+    }
+    async fn ns(&self, name: &str) -> authcensus_records::dns::Lookup<String> {
+        Self::after(name, self.0.ns(name).await).await
+    }
+}
+
+/// A lane batches finished rows for the writer thread, but a row does not
+/// wait in a part-full batch for the rest of the crawl: while one domain
+/// is stuck in slow lookups, the row of the domain that finished is
+/// written (here each row closes a part file, so the progress counter of
+/// written rows shows it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_row_is_written_while_another_domain_is_stuck() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = CrawlSettings {
+        concurrency: 2,
+        threads: 1,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    let ctx = CrawlContext::new(Stall(universe()), org as Org, settings).unwrap();
+    let mut config = run_config(dir.path());
+    config.writer.rows_per_file = 1;
+    config.writer.row_group_rows = 1;
+    let progress = Arc::new(Progress::default());
+    let started = std::time::Instant::now();
+    let crawl = tokio::spawn(crawl(
+        ["d001.example", "slow.example"].into_iter().map(target),
+        ctx,
+        config,
+        Arc::clone(&progress),
+        CancellationToken::new(),
+    ));
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    while load(&progress.rows_written) == 0 && started.elapsed() < STALL {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let written_at = started.elapsed();
+    assert!(
+        written_at < STALL.mul_f64(0.8),
+        "the fast domain's row was written only after {written_at:?}"
+    );
+    assert_eq!(load(&progress.done), 1, "the slow domain is still crawling");
+    let summary = crawl.await.unwrap().unwrap();
+    assert!(summary.complete);
+    assert_eq!((summary.rows_written, summary.parts_written), (2, 2));
+}
