@@ -19,12 +19,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use authcensus_records::dmarc::OrgDomain;
 use authcensus_records::dns::Resolver;
 use authcensus_store::SnapshotRow;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -32,29 +31,11 @@ use crate::domain::{CrawlContext, base_row, crawl_domain};
 use crate::pipeline::Progress;
 use crate::settings::CrawlTarget;
 
-/// Fewest targets a lane takes from the shared queue at once.
-const GRAB_MIN: usize = 16;
-
-/// Most targets a lane takes from the shared queue at once (see
-/// [`grab_size`]); the queue holds several grabs for each lane.
-pub(crate) const GRAB_MAX: usize = 128;
+/// Targets a lane takes from the shared queue at once.
+const GRAB: usize = 16;
 
 /// Rows handed to the writer thread at once.
-pub(crate) const ROW_BATCH: usize = 256;
-
-/// Longest a finished row waits in its lane's batch before the batch goes
-/// to the writer thread although it is not full.
-const ROW_FLUSH_AFTER: Duration = Duration::from_millis(100);
-
-/// Targets a lane with `per_lane` domains in flight takes at once: an
-/// eighth of them, within [`GRAB_MIN`]..=[`GRAB_MAX`]. Every grab may wake
-/// the task feeding the queue on another thread (a futex wake and, on a
-/// virtual machine, an inter-processor interrupt); a lane with few domains
-/// in flight takes few, so the lanes' shares stay even at the end of the
-/// input.
-fn grab_size(per_lane: usize) -> usize {
-    (per_lane / 8).clamp(GRAB_MIN, GRAB_MAX)
-}
+pub(crate) const ROW_BATCH: usize = 64;
 
 /// What the lanes share.
 pub(crate) struct Shared {
@@ -182,15 +163,14 @@ where
     R: Resolver + Send + Sync + 'static,
     O: OrgDomain + Send + Sync + 'static,
 {
-    // Targets are taken `grab` at a time: one wake-up of the feeding task
+    // Targets are taken `GRAB` at a time: one wake-up of the feeding task
     // (on another thread) per grab rather than per domain.
-    let grab = grab_size(per_lane);
     let targets = futures::stream::unfold(
         (Arc::clone(&shared.targets), Vec::new().into_iter()),
-        move |(queue, mut grabbed)| async move {
+        |(queue, mut grabbed)| async move {
             if grabbed.as_slice().is_empty() {
-                let mut more = Vec::with_capacity(grab);
-                if queue.lock().await.recv_many(&mut more, grab).await == 0 {
+                let mut more = Vec::with_capacity(GRAB);
+                if queue.lock().await.recv_many(&mut more, GRAB).await == 0 {
                     return None;
                 }
                 grabbed = more.into_iter();
@@ -223,35 +203,20 @@ where
         ..LaneOutcome::default()
     };
     let mut batch = Vec::with_capacity(ROW_BATCH);
-    // A batch goes out when full, or once its first row has waited
-    // `ROW_FLUSH_AFTER` (so a slow crawl still hands every row over
-    // promptly). Handing a batch over as soon as no further row was ready
-    // woke the writer thread every time the lane ran out of ready work:
-    // several times per batch on a fast crawl.
-    let flush = tokio::time::sleep(ROW_FLUSH_AFTER);
-    let mut flush = std::pin::pin!(flush);
     loop {
-        let next = if batch.is_empty() {
-            rows.next().await
-        } else {
-            tokio::select! {
-                biased;
-                next = rows.next() => next,
-                () = &mut flush => {
-                    if !hand_over(&shared.rows, &mut batch).await {
-                        out.writer_alive = false;
-                        return out;
-                    }
-                    continue;
+        // A batch goes out when full, or as soon as no further row is ready
+        // (so a slow crawl still hands every row over promptly).
+        let next = match rows.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                if !hand_over(&shared.rows, &mut batch).await {
+                    out.writer_alive = false;
+                    return out;
                 }
+                rows.next().await
             }
         };
         let Some(row) = next else { break };
-        if batch.is_empty() {
-            flush
-                .as_mut()
-                .reset(tokio::time::Instant::now() + ROW_FLUSH_AFTER);
-        }
         if let Some(n) = out
             .by_status
             .get_mut(shared.progress.count(&row.domain_status))

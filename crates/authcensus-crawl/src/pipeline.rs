@@ -25,13 +25,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::CacheStats;
 use crate::domain::CrawlContext;
 use crate::fetch::{FetchSetupError, FetchStats};
-use crate::lanes::{self, GRAB_MAX, ROW_BATCH};
+use crate::lanes::{self, ROW_BATCH};
 use crate::settings::CrawlTarget;
 
-/// Targets waiting for a lane: a few of the largest grabs per lane
-/// (the queue is filled from the input on the caller's runtime, one wake-up
-/// per grab a lane takes).
-const TARGET_QUEUE: usize = 4 * GRAB_MAX;
+/// Targets waiting for a lane.
+const TARGET_QUEUE: usize = 256;
 
 /// Fewest rows the channel to the writer thread holds.
 const MIN_CHANNEL_ROWS: usize = 8192;

@@ -379,7 +379,7 @@ impl DnsClient {
         rtype: RecordType,
     ) -> Attempt {
         let inner = &*self.inner;
-        let Some(_permit) = in_flight_permit(&inner.in_flight).await else {
+        let Ok(_permit) = inner.in_flight.acquire().await else {
             return Attempt::NetError;
         };
         let own = lane::current(inner.id);
@@ -429,7 +429,7 @@ impl DnsClient {
         rtype: RecordType,
     ) -> Option<decode::Reply> {
         let inner = &*self.inner;
-        let _permit = in_flight_permit(&inner.in_flight).await?;
+        let _permit = inner.in_flight.acquire().await.ok()?;
         self.take_rate_permits(idx).await;
         let id: u16 = rand::random();
         let bytes = encode_query(id, name, rtype, inner.cfg.edns_payload)?;
@@ -453,19 +453,6 @@ impl DnsClient {
         if waited {
             bump(&inner.stats.rate_limited_waits);
         }
-    }
-}
-
-/// A permit of the in-flight cap; `None` once the semaphore is closed.
-/// Tries without a waiter first: while the cap has room (almost always)
-/// that is one atomic operation instead of an `Acquire` future with its
-/// waiter node. `try_acquire` never takes a permit ahead of a queued
-/// waiter (tokio hands released permits to waiters first).
-async fn in_flight_permit(sem: &Semaphore) -> Option<tokio::sync::SemaphorePermit<'_>> {
-    match sem.try_acquire() {
-        Ok(p) => Some(p),
-        Err(tokio::sync::TryAcquireError::Closed) => None,
-        Err(tokio::sync::TryAcquireError::NoPermits) => sem.acquire().await.ok(),
     }
 }
 
