@@ -213,8 +213,6 @@ impl DmarcDiscovery {
     }
 
     fn apply(&mut self, found: Found, source: PolicySource, domain_exists: bool) {
-        let at_domain = source == PolicySource::Domain;
-        self.effective_policy = found.parse.policy_for(at_domain, domain_exists);
         self.testing = found.parse.testing();
         self.status = if found.parse.verdict.is_usable() {
             DiscoveryStatus::Valid
@@ -225,6 +223,7 @@ impl DmarcDiscovery {
         self.found_at = Some(found.domain);
         self.record_text = Some(String::from_utf8_lossy(&found.text).into_owned());
         self.parsed = Some(found.parse);
+        self.set_domain_exists(domain_exists);
     }
 
     fn temperror(&mut self) {
