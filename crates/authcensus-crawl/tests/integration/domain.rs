@@ -307,34 +307,55 @@ async fn external_report_destinations_are_verified() {
 }
 
 /// Answers after `delay` (on tokio's clock), like a resolver one round trip
-/// away.
-struct Slow(MemoryResolver, Duration);
+/// away; with `only_under`, only names ending in it are delayed (and no
+/// reverse lookups).
+pub struct Slow {
+    pub inner: MemoryResolver,
+    pub delay: Duration,
+    pub only_under: Option<&'static str>,
+}
 
 impl Slow {
-    async fn after<T>(&self, answer: T) -> T {
-        tokio::time::sleep(self.1).await;
+    /// Every answer after `delay`.
+    pub fn new(inner: MemoryResolver, delay: Duration) -> Self {
+        Slow {
+            inner,
+            delay,
+            only_under: None,
+        }
+    }
+
+    async fn after<T>(&self, name: Option<&str>, answer: T) -> T {
+        let delayed = match (self.only_under, name) {
+            (None, _) => true,
+            (Some(suffix), Some(name)) => name.ends_with(suffix),
+            (Some(_), None) => false,
+        };
+        if delayed {
+            tokio::time::sleep(self.delay).await;
+        }
         answer
     }
 }
 
 impl Resolver for Slow {
     async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
-        self.after(self.0.txt(name).await).await
+        self.after(Some(name), self.inner.txt(name).await).await
     }
     async fn a(&self, name: &str) -> Lookup<Ipv4Addr> {
-        self.after(self.0.a(name).await).await
+        self.after(Some(name), self.inner.a(name).await).await
     }
     async fn aaaa(&self, name: &str) -> Lookup<Ipv6Addr> {
-        self.after(self.0.aaaa(name).await).await
+        self.after(Some(name), self.inner.aaaa(name).await).await
     }
     async fn mx(&self, name: &str) -> Lookup<MxRecord> {
-        self.after(self.0.mx(name).await).await
+        self.after(Some(name), self.inner.mx(name).await).await
     }
     async fn ptr(&self, ip: IpAddr) -> Lookup<String> {
-        self.after(self.0.ptr(ip).await).await
+        self.after(None, self.inner.ptr(ip).await).await
     }
     async fn ns(&self, name: &str) -> Lookup<String> {
-        self.after(self.0.ns(name).await).await
+        self.after(Some(name), self.inner.ns(name).await).await
     }
 }
 
@@ -354,7 +375,7 @@ async fn lookups_start_together_one_round_trip_per_chain_step() {
         .fail("dead2.example", RecordType::Mx, DnsFailure::Timeout);
     let rtt = Duration::from_millis(100);
     let ctx: CrawlContext<Slow, Org> =
-        CrawlContext::new(Slow(r, rtt), org as Org, settings()).unwrap();
+        CrawlContext::new(Slow::new(r, rtt), org as Org, settings()).unwrap();
     for (domain, round_trips) in [
         ("one.example", 1),
         ("dead2.example", 1),
@@ -367,7 +388,7 @@ async fn lookups_start_together_one_round_trip_per_chain_step() {
         let t0 = tokio::time::Instant::now();
         let row = crawl_domain(&ctx, &target(domain)).await;
         assert_eq!(t0.elapsed(), rtt * round_trips, "{domain}: {row:?}");
-        let log = ctx.resolver.inner().0.query_log();
+        let log = ctx.resolver.inner().inner.query_log();
         for rtype in [RecordType::Txt, RecordType::Mx] {
             let n = log
                 .iter()

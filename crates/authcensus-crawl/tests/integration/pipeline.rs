@@ -12,7 +12,7 @@ use authcensus_crawl::{
 use authcensus_records::dns::{DnsFailure, MemoryResolver, RecordType, TxtRecord};
 use authcensus_store::{Manifest, WriterOptions};
 
-use crate::domain::{Org, org, target};
+use crate::domain::{Org, Slow, org, target};
 
 const N: usize = 200;
 
@@ -446,44 +446,8 @@ async fn never_more_lanes_than_domains_in_flight() {
     assert_eq!(lanes.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
-/// Answers as [`universe`] does, but every lookup of a name under
-/// `slow.example` takes [`STALL`].
-struct Stall(MemoryResolver);
-
+/// How long every lookup of a name under `slow.example` takes below.
 const STALL: std::time::Duration = std::time::Duration::from_secs(3);
-
-impl Stall {
-    async fn after<T>(name: &str, answer: T) -> T {
-        if name.ends_with("slow.example") {
-            tokio::time::sleep(STALL).await;
-        }
-        answer
-    }
-}
-
-impl authcensus_records::dns::Resolver for Stall {
-    async fn txt(&self, name: &str) -> authcensus_records::dns::Lookup<TxtRecord> {
-        Self::after(name, self.0.txt(name).await).await
-    }
-    async fn a(&self, name: &str) -> authcensus_records::dns::Lookup<std::net::Ipv4Addr> {
-        Self::after(name, self.0.a(name).await).await
-    }
-    async fn aaaa(&self, name: &str) -> authcensus_records::dns::Lookup<std::net::Ipv6Addr> {
-        Self::after(name, self.0.aaaa(name).await).await
-    }
-    async fn mx(
-        &self,
-        name: &str,
-    ) -> authcensus_records::dns::Lookup<authcensus_records::dns::MxRecord> {
-        Self::after(name, self.0.mx(name).await).await
-    }
-    async fn ptr(&self, ip: std::net::IpAddr) -> authcensus_records::dns::Lookup<String> {
-        self.0.ptr(ip).await
-    }
-    async fn ns(&self, name: &str) -> authcensus_records::dns::Lookup<String> {
-        Self::after(name, self.0.ns(name).await).await
-    }
-}
 
 /// A lane batches finished rows for the writer thread, but a row does not
 /// wait in a part-full batch for the rest of the crawl: while one domain
@@ -499,7 +463,12 @@ async fn a_finished_row_is_written_while_another_domain_is_stuck() {
         system_roots: false,
         ..CrawlSettings::default()
     };
-    let ctx = CrawlContext::new(Stall(universe()), org as Org, settings).unwrap();
+    let slow = Slow {
+        inner: universe(),
+        delay: STALL,
+        only_under: Some("slow.example"),
+    };
+    let ctx = CrawlContext::new(slow, org as Org, settings).unwrap();
     let mut config = run_config(dir.path());
     config.writer.rows_per_file = 1;
     config.writer.row_group_rows = 1;
