@@ -57,6 +57,7 @@ def main():
             "parquet_bytes_per_domain": g(f"{name}_parquet_bytes") / dom if dom else 0,
             "knot_cpu_s": g(f"{name}_knot_cpu_s"),
             "knot_cpu_us_per_query": g(f"{name}_knot_cpu_s") / q * 1e6 if q else 0,
+            "concurrency": g(f"{name}_concurrency"),
         }
         span = g(f"{name}_steady_span_s")
         if span:
