@@ -392,7 +392,8 @@ impl DnsClient {
         let Some(socket) = lane.sockets(upstream.is_ipv4()).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };
-        let Some(reg) = socket.register(upstream, name, rtype) else {
+        let sent_at = Instant::now();
+        let Some(reg) = socket.register(upstream, name, rtype, sent_at) else {
             return Attempt::NetError;
         };
         let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
@@ -400,21 +401,21 @@ impl DnsClient {
         };
         socket.enqueue(&reg, bytes, upstream);
         bump(&inner.stats.sent);
-        let sent_at = Instant::now();
         let _gauge = Outstanding::new(&inner.stats);
-        let mut reg = reg;
-        match tokio::time::timeout(inner.cfg.attempt_timeout, &mut reg.rx).await {
-            Ok(Ok(Reply::Message(m))) => {
+        // The socket's timeout task ends the attempt at its deadline
+        // (`attempt_timeout` after `sent_at`, see `crate::udp`).
+        match reg.outcome().await {
+            Reply::Message(m) => {
                 slot.finish(WindowEvent::Reply(sent_at.elapsed()));
                 Attempt::Reply(m)
             }
-            Ok(Ok(Reply::Truncated)) => {
+            Reply::Truncated => {
                 slot.finish(WindowEvent::Reply(sent_at.elapsed()));
                 Attempt::Truncated
             }
             // Never sent: nothing for the window to learn.
-            Ok(Ok(Reply::SendFailed) | Err(_)) => Attempt::NetError,
-            Err(_) => {
+            Reply::SendFailed => Attempt::NetError,
+            Reply::TimedOut => {
                 slot.finish(WindowEvent::Timeout);
                 Attempt::Timeout
             }

@@ -65,12 +65,12 @@ impl Lane {
             })
             .collect();
         let v4 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv4) {
-            Some(SocketSet::bind(false, cfg.sockets, Arc::clone(stats)).await?)
+            Some(SocketSet::bind(false, cfg.sockets, cfg.attempt_timeout, Arc::clone(stats)).await?)
         } else {
             None
         };
         let v6 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv6) {
-            Some(SocketSet::bind(true, cfg.sockets, Arc::clone(stats)).await?)
+            Some(SocketSet::bind(true, cfg.sockets, cfg.attempt_timeout, Arc::clone(stats)).await?)
         } else {
             None
         };

@@ -1,5 +1,5 @@
-//! UDP sockets, each with an in-flight table, one send task and one receive
-//! task.
+//! UDP sockets, each with an in-flight table, one send task, one receive
+//! task and one timeout task.
 //!
 //! Each socket is bound to an OS-chosen ephemeral port (randomised by the
 //! kernel) and is shared. Callers put their encoded query in the socket's
@@ -7,37 +7,51 @@
 //! queued in that round back to back, so a burst of queries reaches the
 //! server together (on loopback, one wake-up of the server's thread per
 //! burst instead of one per query; see `benches/README.md`). One receive
-//! task per socket checks every datagram once ([`crate::decode`]) and hands it to the waiting
-//! caller through a oneshot channel. The in-flight table maps a random
-//! message ID (never reused while outstanding) to the upstream, question and
-//! channel of the attempt. Timeouts are the caller's: it waits on its channel
-//! under `tokio::time::timeout` and removes its entry on the way out (an RAII
-//! guard, so a cancelled caller leaves nothing behind). tokio's timer wheel
-//! is the timeout queue: one entry per attempt, no scan of the table.
+//! task per socket checks every datagram once ([`crate::decode`]) and leaves
+//! it in the waiting attempt's table entry, then wakes the attempt. The
+//! in-flight table maps a random message ID (never reused while its entry
+//! exists) to the upstream, question, waker and outcome of the attempt; the
+//! attempt takes its outcome out of the table, and an RAII guard removes
+//! the entry of an attempt that is dropped first, so a cancelled caller
+//! leaves nothing behind.
+//!
+//! Timeouts: every socket's attempts share one timeout (the client's
+//! `attempt_timeout`), so their deadlines come in the order they were
+//! registered and one FIFO queue per socket holds them: the timeout task
+//! sleeps until the oldest deadline (at most one wake-up per [`TIMEOUT_TICK`])
+//! and marks each expired attempt that has no outcome yet as timed out.
+//! Entries of attempts that ended earlier stay in the queue until their
+//! deadline and are skipped then (16 bytes each). Against a tokio timer per
+//! attempt this saves a timer-wheel insert and removal and a channel per
+//! query (`benches/README.md`, "Timeout queue").
 //!
 //! RFC 1035 §7.3: match a response on the ID, then verify the question.
 //! We also require the source address and port the query went to (RFC 5452's
 //! anti-forgery conditions; §7.3 notes servers answering from another
 //! address, and such replies are dropped here). A reply is accepted only
-//! when all three match; everything else is dropped and
-//! counted in [`crate::Stats`]. A receive task never panics on input.
+//! when all three match and the attempt has no outcome yet; everything else
+//! is dropped and counted in [`crate::Stats`]. A receive task never panics
+//! on input.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::DnsError;
 use crate::decode::{self, Parsed, question_is};
 use crate::stats::{Stats, bump};
 
-/// What the receive task hands to a waiting attempt.
+/// The outcome of one UDP attempt, left in its table entry.
 #[derive(Debug)]
 pub(crate) enum Reply {
     /// A checked, matching reply with TC=0.
@@ -46,6 +60,8 @@ pub(crate) enum Reply {
     Truncated,
     /// The query could not be sent (the socket refused it).
     SendFailed,
+    /// No matching reply before the attempt's deadline.
+    TimedOut,
 }
 
 /// A query waiting in a socket's outbox.
@@ -63,17 +79,46 @@ struct Pending {
     upstream: SocketAddr,
     name: Name,
     rtype: RecordType,
-    tx: oneshot::Sender<Reply>,
+    /// Set once (reply, send failure or timeout); the attempt takes it.
+    outcome: Option<Reply>,
+    /// The attempt's task, woken when `outcome` is set.
+    waker: Option<Waker>,
+}
+
+/// An attempt's deadline in the socket's timeout queue.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    /// Milliseconds after the socket's epoch, rounded up.
+    at_ms: u64,
+    /// The attempt's token, truncated: an entry is matched on ID and token,
+    /// and 2^32 later attempts would have to be registered within one
+    /// timeout for a stale deadline to hit a new attempt.
+    token: u32,
+    id: u16,
+}
+
+/// The in-flight table and the timeout queue, under one lock.
+#[derive(Debug, Default)]
+struct Table {
+    pending: HashMap<u16, Pending>,
+    deadlines: VecDeque<Deadline>,
 }
 
 /// One socket and its in-flight table.
 #[derive(Debug)]
 pub(crate) struct Socket {
     sock: UdpSocket,
-    table: Mutex<HashMap<u16, Pending>>,
+    table: Mutex<Table>,
     outbox: Mutex<Vec<Outgoing>>,
     /// Wakes the send task when the outbox goes from empty to non-empty.
     queued: Notify,
+    /// Wakes the timeout task when the timeout queue goes from empty to
+    /// non-empty.
+    deadline_queued: Notify,
+    /// Every attempt's timeout.
+    timeout: Duration,
+    /// Origin of the deadlines' millisecond clock.
+    epoch: Instant,
     tokens: AtomicU64,
     stats: Arc<Stats>,
 }
@@ -84,8 +129,6 @@ pub(crate) struct Registration<'a> {
     socket: &'a Socket,
     id: u16,
     token: u64,
-    /// Receives the reply.
-    pub(crate) rx: oneshot::Receiver<Reply>,
 }
 
 impl Registration<'_> {
@@ -93,13 +136,23 @@ impl Registration<'_> {
     pub(crate) fn id(&self) -> u16 {
         self.id
     }
+
+    /// Waits for the attempt's outcome: a reply, a send failure or the
+    /// timeout.
+    pub(crate) async fn outcome(&self) -> Reply {
+        poll_fn(|cx| self.socket.poll_outcome(self.id, self.token, cx)).await
+    }
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
         let mut table = self.socket.lock();
-        if table.get(&self.id).is_some_and(|p| p.token == self.token) {
-            table.remove(&self.id);
+        if table
+            .pending
+            .get(&self.id)
+            .is_some_and(|p| p.token == self.token)
+        {
+            table.pending.remove(&self.id);
         }
     }
 }
@@ -109,47 +162,106 @@ impl Drop for Registration<'_> {
 /// a row have probability below 2^-64.
 const ID_TRIES: usize = 64;
 
+/// The timeout task wakes at most once per tick: a timeout fires up to this
+/// much after its deadline (timeouts are seconds), and a busy socket costs
+/// at most a few hundred wake-ups a second whatever its query rate.
+pub(crate) const TIMEOUT_TICK: Duration = Duration::from_millis(5);
+
 impl Socket {
-    fn lock(&self) -> MutexGuard<'_, HashMap<u16, Pending>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         // Entries are self-contained; a poisoned table is still consistent.
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers an attempt under a fresh random ID; `None` if none was free.
+    /// Milliseconds from the epoch to `t`, rounded down (up with `ceil`).
+    fn ms_since_epoch(&self, t: Instant, ceil: bool) -> u64 {
+        let d = t.saturating_duration_since(self.epoch);
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if ceil && !d.subsec_nanos().is_multiple_of(1_000_000) {
+            ms.saturating_add(1)
+        } else {
+            ms
+        }
+    }
+
+    /// Registers an attempt sent at `now` under a fresh random ID, with its
+    /// deadline `now` + the socket's timeout; `None` if no ID was free.
     pub(crate) fn register(
         &self,
         upstream: SocketAddr,
         name: &Name,
         rtype: RecordType,
+        now: Instant,
     ) -> Option<Registration<'_>> {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
+        let at_ms = self.ms_since_epoch(now + self.timeout, true);
         let mut table = self.lock();
         for _ in 0..ID_TRIES {
             let id: u16 = rand::random();
-            if let std::collections::hash_map::Entry::Vacant(v) = table.entry(id) {
+            if let std::collections::hash_map::Entry::Vacant(v) = table.pending.entry(id) {
                 v.insert(Pending {
                     token,
                     upstream,
                     name: name.clone(),
                     rtype,
-                    tx,
+                    outcome: None,
+                    waker: None,
                 });
+                let was_empty = table.deadlines.is_empty();
+                table.deadlines.push_back(Deadline {
+                    at_ms,
+                    // Truncation intended (see `Deadline::token`).
+                    token: token as u32,
+                    id,
+                });
+                drop(table);
+                if was_empty {
+                    self.deadline_queued.notify_one();
+                }
                 return Some(Registration {
                     socket: self,
                     id,
                     token,
-                    rx,
                 });
             }
         }
         None
     }
 
+    /// The outcome of attempt (`id`, `token`) if it has one (removing the
+    /// entry); otherwise remembers the waker.
+    fn poll_outcome(&self, id: u16, token: u64, cx: &mut Context<'_>) -> Poll<Reply> {
+        let mut table = self.lock();
+        let Some(p) = table.pending.get_mut(&id).filter(|p| p.token == token) else {
+            // Only this attempt removes its entry once registered: unreachable.
+            return Poll::Ready(Reply::SendFailed);
+        };
+        if let Some(outcome) = p.outcome.take() {
+            table.pending.remove(&id);
+            return Poll::Ready(outcome);
+        }
+        match &p.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => p.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Gives attempt (`id`, `token`) its outcome unless it has one already
+    /// (or is gone); returns its waker to wake after the lock is released.
+    fn settle(table: &mut Table, id: u16, token: u64, outcome: Reply) -> Option<Waker> {
+        let p = table
+            .pending
+            .get_mut(&id)
+            .filter(|p| p.token == token && p.outcome.is_none())?;
+        p.outcome = Some(outcome);
+        p.waker.take()
+    }
+
     /// Queues the query of `reg` for the send task. A query the socket
-    /// refuses is answered [`Reply::SendFailed`] on the registration's
-    /// channel; one whose attempt ended before it went out is still sent
-    /// (its reply is then dropped as unmatched).
+    /// refuses ends its attempt with [`Reply::SendFailed`]; one whose
+    /// attempt ended before it went out is still sent (its reply is then
+    /// dropped as unmatched).
     pub(crate) fn enqueue(&self, reg: &Registration<'_>, bytes: Vec<u8>, to: SocketAddr) {
         let was_empty = {
             let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -173,21 +285,15 @@ impl Socket {
 
     /// Fails the attempt that sent `out` (if it is still waiting).
     fn send_failed(&self, out: &Outgoing) {
-        let pending = {
-            let mut table = self.lock();
-            match table.get(&out.id) {
-                Some(p) if p.token == out.token => table.remove(&out.id),
-                _ => None,
-            }
-        };
-        if let Some(p) = pending {
-            let _ = p.tx.send(Reply::SendFailed);
+        let waker = Self::settle(&mut self.lock(), out.id, out.token, Reply::SendFailed);
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
     /// Attempts currently registered.
     pub(crate) fn in_flight(&self) -> usize {
-        self.lock().len()
+        self.lock().pending.len()
     }
 
     fn deliver(&self, buf: &[u8], src: SocketAddr) {
@@ -203,30 +309,72 @@ impl Socket {
             }
         };
         let id = layout.id;
-        let pending = {
+        let waker = {
             let mut table = self.lock();
-            match table.get(&id) {
-                Some(p)
-                    if p.upstream == src
-                        && question_is(buf, &layout, &p.name, u16::from(p.rtype)) =>
-                {
-                    table.remove(&id)
-                }
-                _ => None,
-            }
-        };
-        let Some(p) = pending else {
-            bump(&self.stats.dropped_mismatched);
-            return;
+            let Some(p) = table.pending.get_mut(&id).filter(|p| {
+                p.outcome.is_none()
+                    && p.upstream == src
+                    && question_is(buf, &layout, &p.name, u16::from(p.rtype))
+            }) else {
+                drop(table);
+                bump(&self.stats.dropped_mismatched);
+                return;
+            };
+            p.outcome = Some(if layout.truncated {
+                Reply::Truncated
+            } else {
+                Reply::Message(decode::Reply::new(buf.to_vec(), layout))
+            });
+            p.waker.take()
         };
         bump(&self.stats.received);
-        let reply = if layout.truncated {
-            Reply::Truncated
-        } else {
-            Reply::Message(decode::Reply::new(buf.to_vec(), layout))
-        };
-        // The caller may have given up a moment ago; that is fine.
-        let _ = p.tx.send(reply);
+        // The caller may have given up a moment ago; its guard then removes
+        // the entry.
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Times out every attempt whose deadline is at or before `now`;
+    /// returns the wakers to wake, and the next deadline if any.
+    fn expire(&self, now: Instant, wakers: &mut Vec<Waker>) -> Option<Instant> {
+        let now_ms = self.ms_since_epoch(now, false);
+        let mut table = self.lock();
+        while let Some(d) = table.deadlines.front().copied() {
+            if d.at_ms > now_ms {
+                return Some(self.epoch + Duration::from_millis(d.at_ms));
+            }
+            table.deadlines.pop_front();
+            let token = table
+                .pending
+                .get(&d.id)
+                .map(|p| p.token)
+                .filter(|t| *t as u32 == d.token);
+            if let Some(token) = token {
+                wakers.extend(Self::settle(&mut table, d.id, token, Reply::TimedOut));
+            }
+        }
+        None
+    }
+}
+
+/// Ends attempts at their deadlines (see the module docs).
+async fn timeout_loop(socket: Arc<Socket>) {
+    let mut wakers = Vec::new();
+    let mut last = Instant::now();
+    loop {
+        let next = socket.expire(Instant::now(), &mut wakers);
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        match next {
+            None => socket.deadline_queued.notified().await,
+            Some(at) => {
+                let at = at.max(last + TIMEOUT_TICK);
+                tokio::time::sleep_until(at.into()).await;
+                last = Instant::now();
+            }
+        }
     }
 }
 
@@ -244,10 +392,11 @@ const RECV_BUF: usize = 65_535;
 
 impl SocketSet {
     /// Binds `count` sockets on the wildcard address of the family and
-    /// starts their receive tasks. Must run inside a tokio runtime.
+    /// starts their tasks. Must run inside a tokio runtime.
     pub(crate) async fn bind(
         ipv6: bool,
         count: usize,
+        timeout: Duration,
         stats: Arc<Stats>,
     ) -> Result<Self, DnsError> {
         let family = if ipv6 { "ipv6" } else { "ipv4" };
@@ -262,14 +411,18 @@ impl SocketSet {
             let sock = bind_socket(local).map_err(|source| DnsError::Bind { family, source })?;
             let socket = Arc::new(Socket {
                 sock,
-                table: Mutex::new(HashMap::new()),
+                table: Mutex::new(Table::default()),
                 outbox: Mutex::new(Vec::new()),
                 queued: Notify::new(),
+                deadline_queued: Notify::new(),
+                timeout,
+                epoch: Instant::now(),
                 tokens: AtomicU64::new(0),
                 stats: Arc::clone(&stats),
             });
             tasks.push(tokio::spawn(receive_loop(Arc::clone(&socket))));
             tasks.push(tokio::spawn(send_loop(Arc::clone(&socket))));
+            tasks.push(tokio::spawn(timeout_loop(Arc::clone(&socket))));
             sockets.push(socket);
         }
         Ok(SocketSet {

@@ -256,3 +256,68 @@ async fn ipv6_upstream_uses_an_ipv6_socket() {
     );
     assert_eq!(s.count_for("v6.example", QueryType::Aaaa), 1);
 }
+
+/// The per-socket timeout queue: silent and answered attempts interleaved on
+/// the same sockets, registered at different moments. Each silent one ends
+/// at its own deadline (not earlier, and not held back by the others), the
+/// answered ones at once; a reply after the deadline is dropped and counted;
+/// and a second round after the queue emptied times out the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_attempt_times_out_at_its_own_deadline() {
+    let s = TestServer::start().await.unwrap();
+    for i in 0..20 {
+        s.set(&format!("quiet{i}.example"), QueryType::A, Behavior::Drop);
+        let loud = format!("loud{i}.example");
+        s.set(&loud, QueryType::A, Behavior::Answer(one_a(&loud)));
+    }
+    s.set(
+        "tardy.example",
+        QueryType::A,
+        Behavior::Delay(
+            Duration::from_millis(450),
+            Box::new(Behavior::Answer(one_a("tardy.example"))),
+        ),
+    );
+    let c = client_for(&[&s], 300, 0).await;
+    for round in 0..2 {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..20u64 {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                // Registered 0-190 ms apart: deadlines spread over the queue.
+                tokio::time::sleep(Duration::from_millis(10 * i)).await;
+                let t = Instant::now();
+                let quiet = c.query(&format!("quiet{i}.example"), QueryType::A).await;
+                let quiet_took = t.elapsed();
+                let t = Instant::now();
+                let loud = c.query(&format!("loud{i}.example"), QueryType::A).await;
+                (quiet.status, quiet_took, loud.status, t.elapsed())
+            }));
+        }
+        for task in tasks {
+            let (quiet, quiet_took, loud, loud_took) = task.await.unwrap();
+            assert_eq!((quiet, loud), (QueryStatus::Timeout, QueryStatus::Answer));
+            assert!(
+                quiet_took >= Duration::from_millis(300) && quiet_took < Duration::from_millis(900),
+                "round {round}: timed out after {quiet_took:?}, timeout 300 ms"
+            );
+            assert!(loud_took < Duration::from_millis(250), "{loud_took:?}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert_eq!(c.in_flight(), 0, "round {round}");
+    }
+    let st = c.stats().snapshot();
+    assert_eq!((st.timeouts, st.received), (40, 40));
+
+    // Answered 150 ms after its 300 ms deadline: a timeout, and the reply
+    // that comes afterwards is dropped as unmatched.
+    let out = c.query("tardy.example", QueryType::A).await;
+    assert_eq!(out.status, QueryStatus::Timeout);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.timeouts, st.received, st.dropped_mismatched),
+        (41, 40, 1)
+    );
+}
