@@ -18,7 +18,7 @@
 #   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
 #                     its own CPU is then counted in the crawler's figure
 # Prints one line per run: wall s, queries, q/s, crawler CPU µs/query (user+sys
-# from /usr/bin/time), Knot CPU µs/query, timeouts. Needs knotd, kdig, dnsperf, /usr/bin/time.
+# from /usr/bin/time), Knot CPU µs/query, timeouts. Needs knotd, kdig, dnsperf, curl, /usr/bin/time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -58,10 +58,28 @@ for z in "${ZONES[0]}" "${ZONES[-1]}"; do
     done
 done
 HPORT="$(free_port)"
+# Removed first: the wait below must not find the line a previous run wrote
+# before this server's redirection truncates the file.
+rm -f "$WORK/serve.out"
 "$BIN0" testbed serve "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-PIDS+=("$!")
+SERVE=$!
+PIDS+=("$SERVE")
 for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
 CA="$(awk '/^ca /{print $2}' "$WORK/serve.out")"
+# Without the policy server every MTA-STS fetch fails at connect, and the
+# crawl does less work than it should: that is not a run to compare.
+POLICY_HOST="$(find "$U/policies" -mindepth 1 -maxdepth 1 -name 'mta-sts.*' -printf '%f\n' -quit)"
+serve_alive() {
+    if kill -0 "$SERVE" 2>/dev/null && [[ -n "$CA" ]] &&
+        curl -sf --max-time 5 --cacert "$CA" --resolve "$POLICY_HOST:$HPORT:127.0.0.1" \
+            "https://$POLICY_HOST:$HPORT/.well-known/mta-sts.txt" >/dev/null; then
+        return
+    fi
+    log "the testbed HTTPS server does not serve $POLICY_HOST on port $HPORT; serve.out, serve.err:"
+    cat "$WORK/serve.out" "$WORK/serve.err" >&2
+    exit 1
+}
+serve_alive
 
 # dnsperf reference: the per-domain mix over the sample (own TXT, MX, _dmarc,
 # _mta-sts, _smtp._tls, default._bimi, NS).
@@ -76,6 +94,7 @@ log "dnsperf -q 100 over $NQ queries: $qps q/s, Knot $(python3 -c "print(round((
 : >"$WORK/runs.txt"
 for r in $(seq 1 "$ROUNDS"); do
     for bin in "$@"; do
+        serve_alive
         rm -rf "$WORK/snap"
         k0="$(cpu_ticks "$KNOT")"
         env ${CPU_ENV:-} /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.txt" ${CPU_WRAP:-} "$bin" crawl --resolver "127.0.0.1:$KPORT" \

@@ -151,6 +151,9 @@ sleep 1
 
 # MTA-STS policies: `testbed serve` answers HTTPS (its DNS port is unused by the crawls against Knot).
 HPORT="$(free_port)"
+# Removed first: the wait below must not find a previous run's line before
+# this server's redirection truncates the file.
+rm -f "$WORK/serve.out"
 "$BIN" testbed serve "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 PIDS+=("$!")
 for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
@@ -311,6 +314,7 @@ if [[ -z "${BENCH_SKIP_LATENCY:-}" ]]; then
     LN=$(( NDOM < 50000 ? NDOM : 50000 ))
     sample "$LN" "$WORK/latency-input.txt"
     LDNS="$(free_port)"; LHTTPS="$(free_port)"
+    rm -f "$WORK/serve-lat.out"
     "$BIN" testbed serve "$U" --dns "127.0.0.1:$LDNS" --https "127.0.0.1:$LHTTPS" --latency-ms 50 >"$WORK/serve-lat.out" 2>"$WORK/serve-lat.err" &
     LAT_PID=$!
     PIDS+=("$LAT_PID")
