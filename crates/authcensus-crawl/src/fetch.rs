@@ -34,8 +34,6 @@ use std::time::Duration;
 
 use authcensus_records::dns::{Lookup, Resolver};
 use authcensus_records::mta_sts::{HttpResponse, PolicyFetch, TlsFailure};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use tokio::sync::Semaphore;
 
 use crate::settings::CrawlSettings;
@@ -54,6 +52,9 @@ pub enum FetchSetupError {
     /// rustls rejected the configuration.
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+    /// rustls could not build the certificate verifier.
+    #[error("TLS certificate verifier: {0}")]
+    Verifier(String),
     /// reqwest could not build the client.
     #[error("HTTP client: {0}")]
     Client(#[from] reqwest::Error),
@@ -162,41 +163,6 @@ impl<D> std::fmt::Debug for MtaStsFetcher<D> {
     }
 }
 
-/// The TLS client configuration: system roots (if asked) plus the CA file.
-fn tls_config(settings: &CrawlSettings) -> Result<rustls::ClientConfig, FetchSetupError> {
-    let mut roots = rustls::RootCertStore::empty();
-    if settings.system_roots {
-        let found = rustls_native_certs::load_native_certs();
-        for cert in found.certs {
-            // A system anchor rustls cannot parse is skipped, as browsers do.
-            let _ = roots.add(cert);
-        }
-    }
-    if let Some(path) = &settings.ca_file {
-        let err = |detail: String| FetchSetupError::CaFile {
-            path: path.clone(),
-            detail,
-        };
-        let iter = CertificateDer::pem_file_iter(path).map_err(|e| err(e.to_string()))?;
-        let mut added = 0usize;
-        for cert in iter {
-            let cert = cert.map_err(|e| err(e.to_string()))?;
-            roots.add(cert).map_err(|e| err(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(err(String::from("no certificate found")));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
 impl<D: Resolver + Send + Sync + 'static> MtaStsFetcher<D> {
     /// A fetcher resolving Policy Hosts through `dns`.
     ///
@@ -204,7 +170,7 @@ impl<D: Resolver + Send + Sync + 'static> MtaStsFetcher<D> {
     /// An unreadable `ca_file`, or a TLS/client setup failure.
     pub fn new(dns: Arc<D>, settings: &CrawlSettings) -> Result<Self, FetchSetupError> {
         let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config(settings)?)
+            .tls_backend_preconfigured(crate::tls::client_config(settings)?)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(settings.user_agent.clone())
             .timeout(settings.mta_sts_fetch_timeout)

@@ -30,6 +30,7 @@ pub mod pipeline;
 pub mod settings;
 pub mod spf_memo;
 pub mod text;
+pub mod tls;
 
 pub use cache::{CacheStats, CachingResolver};
 pub use domain::{CrawlContext, LaneSetup, base_row, crawl_domain, lane_setup};
