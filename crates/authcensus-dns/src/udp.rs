@@ -20,8 +20,9 @@
 //! registered and one FIFO queue per socket holds them: the timeout task
 //! sleeps until the oldest deadline (at most one wake-up per [`TIMEOUT_TICK`])
 //! and marks each expired attempt that has no outcome yet as timed out.
-//! Entries of attempts that ended earlier stay in the queue until their
-//! deadline and are skipped then (16 bytes each). Against a tokio timer per
+//! Deadlines of attempts that ended earlier are skipped when they come up,
+//! and each registration drops up to two of them from the front, so the
+//! queue stays about as long as the attempts in flight. Against a tokio timer per
 //! attempt this saves a timer-wheel insert and removal and a channel per
 //! query (`benches/README.md`, "Timeout queue").
 //!
@@ -131,6 +132,29 @@ struct Table {
     deadlines: VecDeque<Deadline>,
 }
 
+impl Table {
+    /// Drops up to two deadlines at the front of the queue whose attempts
+    /// have ended. Called once per registration, which adds one: the queue
+    /// then holds about as many deadlines as attempts in flight (replies
+    /// come back roughly in the order the queries left), not every attempt
+    /// of the last timeout period.
+    fn prune_front(&mut self) {
+        for _ in 0..2 {
+            let Some(d) = self.deadlines.front() else {
+                return;
+            };
+            let live = self
+                .pending
+                .get(&d.id)
+                .is_some_and(|p| p.token as u32 == d.token);
+            if live {
+                return;
+            }
+            self.deadlines.pop_front();
+        }
+    }
+}
+
 /// One socket and its in-flight table.
 #[derive(Debug)]
 pub(crate) struct Socket {
@@ -223,6 +247,7 @@ impl Socket {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
         let at_ms = self.ms_since_epoch(now + self.timeout, true);
         let mut table = self.lock();
+        table.prune_front();
         for _ in 0..ID_TRIES {
             let id: u16 = rand::random();
             if let std::collections::hash_map::Entry::Vacant(v) = table.pending.entry(id) {
@@ -593,5 +618,57 @@ async fn receive_loop(socket: Arc<Socket>) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(token: u64) -> Pending {
+        Pending {
+            token,
+            upstream: SocketAddr::from((Ipv4Addr::LOCALHOST, 53)),
+            name: Name::root(),
+            rtype: RecordType::A,
+            outcome: None,
+            waker: None,
+        }
+    }
+
+    fn deadline(id: u16, token: u32) -> Deadline {
+        Deadline {
+            at_ms: u64::from(id),
+            token,
+            id,
+        }
+    }
+
+    #[test]
+    fn pruning_drops_only_ended_attempts_at_the_front() {
+        let mut t = Table::default();
+        // Attempts 1 and 2 ended; 3 is in flight; 4 ended; 5's ID was
+        // reused by a later attempt (another token).
+        t.pending.insert(3, pending(3));
+        t.pending.insert(5, pending(50));
+        for (id, token) in [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)] {
+            t.deadlines.push_back(deadline(id, token));
+        }
+        t.prune_front();
+        // Two at most per call, and never past a live attempt.
+        let ids = |t: &Table| t.deadlines.iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(&t), [3, 4, 5]);
+        t.prune_front();
+        assert_eq!(ids(&t), [3, 4, 5]);
+        t.pending.remove(&3);
+        t.prune_front();
+        assert_eq!(ids(&t), [5]);
+        t.prune_front();
+        assert!(
+            t.deadlines.is_empty(),
+            "a reused ID with another token is not the same attempt"
+        );
+        t.prune_front();
+        assert!(t.deadlines.is_empty());
     }
 }
