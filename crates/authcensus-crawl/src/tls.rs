@@ -12,8 +12,8 @@
 //! holds the certificate's key, RFC 8446 §4.4.3) is verified on every
 //! connection, and a chain that failed is never remembered. On the
 //! benchmark universe (200 names per certificate) a fetch spent about 120
-//! µs in P-256 signature checks, two thirds of them on the chain
-//! (`benches/README.md`, "TLS").
+//! µs in P-256 signature checks, about half of them on the chain
+//! (`benches/README.md`, "TLS chain memo").
 //!
 //! No session resumption: each Policy Host is fetched once per run.
 //!
