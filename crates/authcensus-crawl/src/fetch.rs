@@ -54,7 +54,7 @@ pub enum FetchSetupError {
     Tls(#[from] rustls::Error),
     /// rustls could not build the certificate verifier.
     #[error("TLS certificate verifier: {0}")]
-    Verifier(String),
+    Verifier(#[from] rustls::client::VerifierBuilderError),
     /// reqwest could not build the client.
     #[error("HTTP client: {0}")]
     Client(#[from] reqwest::Error),

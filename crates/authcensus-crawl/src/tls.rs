@@ -189,8 +189,7 @@ pub(crate) fn client_config(
         // fails to verify, as rustls' own verifier reports it.
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        let verifier = ChainMemoVerifier::new(roots, provider)
-            .map_err(|e| FetchSetupError::Verifier(e.to_string()))?;
+        let verifier = ChainMemoVerifier::new(roots, provider)?;
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))

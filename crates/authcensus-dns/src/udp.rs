@@ -133,6 +133,15 @@ struct Table {
 }
 
 impl Table {
+    /// The token of the attempt `d` was queued for, if that attempt is
+    /// still registered (its ID may since have gone to another attempt).
+    fn attempt_of(&self, d: &Deadline) -> Option<u64> {
+        self.pending
+            .get(&d.id)
+            .map(|p| p.token)
+            .filter(|t| *t as u32 == d.token)
+    }
+
     /// Drops up to two deadlines at the front of the queue whose attempts
     /// have ended. Called once per registration, which adds one: the queue
     /// then holds about as many deadlines as attempts in flight (replies
@@ -140,17 +149,10 @@ impl Table {
     /// of the last timeout period.
     fn prune_front(&mut self) {
         for _ in 0..2 {
-            let Some(d) = self.deadlines.front() else {
-                return;
+            match self.deadlines.front() {
+                Some(d) if self.attempt_of(d).is_none() => self.deadlines.pop_front(),
+                _ => return,
             };
-            let live = self
-                .pending
-                .get(&d.id)
-                .is_some_and(|p| p.token as u32 == d.token);
-            if live {
-                return;
-            }
-            self.deadlines.pop_front();
         }
     }
 }
@@ -397,12 +399,7 @@ impl Socket {
                 return Some(self.epoch + Duration::from_millis(d.at_ms));
             }
             table.deadlines.pop_front();
-            let token = table
-                .pending
-                .get(&d.id)
-                .map(|p| p.token)
-                .filter(|t| *t as u32 == d.token);
-            if let Some(token) = token {
+            if let Some(token) = table.attempt_of(&d) {
                 wakers.extend(Self::settle(&mut table, d.id, token, Reply::TimedOut));
             }
         }
