@@ -31,7 +31,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 log() { echo "cpu [$(date -u +%H:%M:%S)]: $*" >&2; }
-# free_port, cpu_ticks, TCK, write_knot_conf, build_authcensus
+# free_port, cpu_ticks, TCK, start_testbed_serve, write_knot_conf, build_authcensus
 source "$ROOT/benches/lib.sh"
 
 if [[ $# -eq 0 ]]; then
@@ -58,13 +58,10 @@ for z in "${ZONES[0]}" "${ZONES[-1]}"; do
     done
 done
 HPORT="$(free_port)"
-# Removed first: the wait below must not find the line a previous run wrote
-# before this server's redirection truncates the file.
-rm -f "$WORK/serve.out"
-"$BIN0" testbed serve "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVE=$!
+start_testbed_serve ca 300 "$WORK/serve.out" "$WORK/serve.err" \
+    "$BIN0" "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" || true
+SERVE=$SERVE_PID
 PIDS+=("$SERVE")
-for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
 CA="$(awk '/^ca /{print $2}' "$WORK/serve.out")"
 # Without the policy server every MTA-STS fetch fails at connect, and the
 # crawl does less work than it should: that is not a run to compare.

@@ -151,12 +151,9 @@ sleep 1
 
 # MTA-STS policies: `testbed serve` answers HTTPS (its DNS port is unused by the crawls against Knot).
 HPORT="$(free_port)"
-# Removed first: the wait below must not find a previous run's line before
-# this server's redirection truncates the file.
-rm -f "$WORK/serve.out"
-"$BIN" testbed serve "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-PIDS+=("$!")
-for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.5; done
+start_testbed_serve ca 300 "$WORK/serve.out" "$WORK/serve.err" \
+    "$BIN" "$U" --dns "127.0.0.1:$(free_port)" --https "127.0.0.1:$HPORT" || true
+PIDS+=("$SERVE_PID")
 CA="$(awk '/^ca /{print $2}' "$WORK/serve.out")"
 [[ -n "$CA" ]] || { echo "e2e: testbed serve did not start" >&2; cat "$WORK/serve.err" >&2; exit 1; }
 
@@ -314,11 +311,10 @@ if [[ -z "${BENCH_SKIP_LATENCY:-}" ]]; then
     LN=$(( NDOM < 50000 ? NDOM : 50000 ))
     sample "$LN" "$WORK/latency-input.txt"
     LDNS="$(free_port)"; LHTTPS="$(free_port)"
-    rm -f "$WORK/serve-lat.out"
-    "$BIN" testbed serve "$U" --dns "127.0.0.1:$LDNS" --https "127.0.0.1:$LHTTPS" --latency-ms 50 >"$WORK/serve-lat.out" 2>"$WORK/serve-lat.err" &
-    LAT_PID=$!
+    start_testbed_serve ca 300 "$WORK/serve-lat.out" "$WORK/serve-lat.err" \
+        "$BIN" "$U" --dns "127.0.0.1:$LDNS" --https "127.0.0.1:$LHTTPS" --latency-ms 50 || true
+    LAT_PID=$SERVE_PID
     PIDS+=("$LAT_PID")
-    for _ in $(seq 1 600); do grep -q '^ca ' "$WORK/serve-lat.out" 2>/dev/null && break; sleep 0.5; done
     l0="$(cpu_ticks "$LAT_PID")"
     HPORT_SAVE="$HPORT"; HPORT="$LHTTPS"
     CA_SAVE="$CA"; CA="$(awk '/^ca /{print $2}' "$WORK/serve-lat.out")"

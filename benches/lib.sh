@@ -6,6 +6,25 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK="$(getconf CLK_TCK)"
 
+# Starts `BIN testbed serve ARGS...` in the background (stdout to OUT,
+# stderr to ERR), sets SERVE_PID, and waits up to SECONDS for the line of
+# its output that starts with WANT (`dns`, `ca`); returns non-zero if it
+# does not come. OUT is removed first: the background child truncates it
+# only when it starts, and until then the wait could read the line a
+# previous run left there and go on while the server is still loading.
+start_testbed_serve() { # WANT SECONDS OUT ERR BIN ARGS...
+    local want="$1" secs="$2" out="$3" err="$4" bin="$5" i
+    shift 5
+    rm -f "$out"
+    "$bin" testbed serve "$@" >"$out" 2>"$err" &
+    SERVE_PID=$!
+    for ((i = 0; i < secs * 10; i++)); do
+        grep -q "^$want " "$out" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # Builds authcensus with the cargo profile PROFILE (build output on stderr)
 # and prints the path of the binary.
 build_authcensus() { # PROFILE

@@ -36,18 +36,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "scale [$(date -u +%H:%M:%S)]: $*" >&2; }
-source "$ROOT/benches/lib.sh" # free_port, build_authcensus
+source "$ROOT/benches/lib.sh" # free_port, start_testbed_serve, build_authcensus
 
 PROFILE="${SCALE_PROFILE:-release-lto}"
 log "cargo build --profile $PROFILE -p authcensus"
 BIN="$(build_authcensus "$PROFILE")"
 
 PORT="$(free_port)"
-"$BIN" testbed serve --synthetic "$N" --dns "127.0.0.1:$PORT" --https "127.0.0.1:0" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER=$!
+ok=0
+start_testbed_serve dns 5 "$WORK/serve.out" "$WORK/serve.err" \
+    "$BIN" --synthetic "$N" --dns "127.0.0.1:$PORT" --https "127.0.0.1:0" || ok=$?
+SERVER=$SERVE_PID
 PIDS+=("$SERVER")
-for _ in $(seq 1 50); do grep -q '^dns ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^dns ' "$WORK/serve.out" || { log "testbed did not start"; cat "$WORK/serve.err" >&2; exit 1; }
+[[ "$ok" -eq 0 ]] || { log "testbed did not start"; cat "$WORK/serve.err" >&2; exit 1; }
 
 EXTRA=()
 [[ -n "${SCALE_CONCURRENCY:-}" ]] && EXTRA+=(--concurrency "$SCALE_CONCURRENCY")
