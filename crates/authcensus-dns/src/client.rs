@@ -82,6 +82,8 @@ struct Inner {
     id: usize,
     global: Option<Limiter>,
     per_upstream: Vec<Option<Limiter>>,
+    /// Whether any limiter above exists.
+    rate_limited: bool,
     in_flight: Semaphore,
     stats: Arc<Stats>,
     rotation: AtomicUsize,
@@ -123,6 +125,7 @@ impl DnsClient {
         let stats = Arc::new(Stats::default());
         let shared = Lane::bind(&cfg, &stats, 1).await?;
         let inner = Inner {
+            rate_limited: cfg.qps.is_some() || cfg.qps_per_upstream.is_some(),
             global: cfg.qps.map(Limiter::new),
             per_upstream: cfg
                 .upstreams
@@ -315,8 +318,10 @@ impl DnsClient {
             tcp: false,
             upstream: None,
         };
-        // The last SERVFAIL/REFUSED reply: reported if no later attempt does better.
-        let mut last_error_reply: Option<(decode::Reply, SocketAddr, bool)> = None;
+        // The last SERVFAIL/REFUSED reply: reported if no later attempt does
+        // better. Boxed, as it is rare: inline it added 104 bytes to every
+        // query's future.
+        let mut last_error_reply: Option<Box<(decode::Reply, SocketAddr, bool)>> = None;
         for attempt in 0..=cfg.retries {
             if attempt > 0 {
                 bump(&self.inner.stats.retries);
@@ -332,7 +337,10 @@ impl DnsClient {
                 Attempt::Reply(_) | Attempt::Truncated => {
                     bump(&self.inner.stats.tcp_fallbacks);
                     ex.attempts += 1;
-                    match self.attempt_tcp(idx, upstream, name, rtype).await {
+                    // Boxed: a TCP attempt's state (688 bytes) would
+                    // otherwise be part of every query's future, which waits
+                    // on UDP almost always (see `query_boxed`).
+                    match Box::pin(self.attempt_tcp(idx, upstream, name, rtype)).await {
                         Some(msg) => (msg, true),
                         None => {
                             bump(&self.inner.stats.tcp_failures);
@@ -353,7 +361,7 @@ impl DnsClient {
             };
             match reply.layout().rcode {
                 RCODE_SERVFAIL | RCODE_REFUSED => {
-                    last_error_reply = Some((reply, upstream, via_tcp));
+                    last_error_reply = Some(Box::new((reply, upstream, via_tcp)));
                 }
                 _ => {
                     ex.tcp |= via_tcp;
@@ -363,7 +371,7 @@ impl DnsClient {
                 }
             }
         }
-        if let Some((reply, upstream, via_tcp)) = last_error_reply {
+        if let Some((reply, upstream, via_tcp)) = last_error_reply.map(|b| *b) {
             ex.tcp |= via_tcp;
             ex.upstream = Some(upstream);
             ex.reply = Some(reply);
@@ -388,7 +396,11 @@ impl DnsClient {
             return Attempt::NetError;
         };
         let slot = window.acquire(&inner.stats).await;
-        self.take_rate_permits(idx).await;
+        if inner.rate_limited {
+            // Boxed: the limiters' futures (248 bytes) would otherwise be
+            // part of every query's future, rate limit or not.
+            Box::pin(self.take_rate_permits(idx)).await;
+        }
         let Some(socket) = lane.sockets(upstream.is_ipv4()).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };
