@@ -18,7 +18,7 @@ pub mod spf;
 pub mod truth;
 pub mod zones;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -150,7 +150,7 @@ pub(crate) fn self_and_parents(name: &str) -> impl Iterator<Item = &str> {
 /// never-answer names: a scan of the list per query was a third of the
 /// latency server's CPU, and per row an O(n²) `testbed check`).
 #[derive(Debug, Clone, Default)]
-pub struct ApexSet(HashSet<String>);
+pub struct ApexSet(foldhash::HashSet<String>);
 
 impl ApexSet {
     /// Whether `name` is one of the apexes or below one ([`at_or_below`]).

@@ -80,6 +80,9 @@ struct Draw {
 impl DnsState {
     /// Whether `name` lies in a delegation silenced by the faults.
     pub fn silent(&self, name: &str) -> bool {
+        if self.faults.silent_rate <= 0.0 {
+            return false;
+        }
         let zone = match self.data.zone_for(name) {
             Some(z) => z,
             None if self.synthetic.is_some() && Synthetic::covers(name) => SYNTHETIC_ZONE,
@@ -99,6 +102,14 @@ impl DnsState {
 
     fn draw(&self) -> Draw {
         let f = &self.faults;
+        if f.drop_rate <= 0.0
+            && f.servfail_rate <= 0.0
+            && f.truncate_rate <= 0.0
+            && f.spike_rate <= 0.0
+        {
+            // No fault to draw: no lock, no random numbers.
+            return Draw::default();
+        }
         match self.rng.lock() {
             Ok(mut r) => Draw {
                 drop: r.chance(f.drop_rate),
@@ -169,7 +180,7 @@ impl DnsState {
             }
             return;
         }
-        let Some(zone) = self.data.zone_for(qname).map(str::to_string) else {
+        let Some(zone) = self.data.zone_for(qname) else {
             resp.metadata.response_code = ResponseCode::Refused;
             return;
         };
@@ -204,7 +215,7 @@ impl DnsState {
             if !self.data.names.contains(&name) {
                 resp.metadata.response_code = ResponseCode::NXDomain;
             }
-            let z = self.data.zone_for(&name).unwrap_or(&zone);
+            let z = self.data.zone_for(&name).unwrap_or(zone);
             if let Some(soa) = self.data.soa.get(z) {
                 resp.authorities.push(soa.clone());
             }
