@@ -82,12 +82,17 @@ struct Inner {
     id: usize,
     global: Option<Limiter>,
     per_upstream: Vec<Option<Limiter>>,
-    /// Whether any limiter above exists.
-    rate_limited: bool,
     in_flight: Semaphore,
     stats: Arc<Stats>,
     rotation: AtomicUsize,
     clock: DefaultClock,
+}
+
+impl Inner {
+    /// Whether a global or per-upstream query-rate limit is set.
+    fn rate_limited(&self) -> bool {
+        self.global.is_some() || self.per_upstream.iter().any(Option::is_some)
+    }
 }
 
 /// The DNS engine: a cheaply clonable handle (an `Arc`) to the sockets,
@@ -125,7 +130,6 @@ impl DnsClient {
         let stats = Arc::new(Stats::default());
         let shared = Lane::bind(&cfg, &stats, 1).await?;
         let inner = Inner {
-            rate_limited: cfg.qps.is_some() || cfg.qps_per_upstream.is_some(),
             global: cfg.qps.map(Limiter::new),
             per_upstream: cfg
                 .upstreams
@@ -396,7 +400,7 @@ impl DnsClient {
             return Attempt::NetError;
         };
         let slot = window.acquire(&inner.stats).await;
-        if inner.rate_limited {
+        if inner.rate_limited() {
             // Boxed: the limiters' futures (248 bytes) would otherwise be
             // part of every query's future, rate limit or not.
             Box::pin(self.take_rate_permits(idx)).await;
