@@ -7,8 +7,10 @@
 //! including negative ones (NXDOMAIN, NODATA); failures (timeout, SERVFAIL)
 //! are not, so a later domain tries again. Concurrent identical queries are
 //! coalesced through the cache's placeholders: the first caller queries, the
-//! others wait for its answer (a failure included: they asked at the same
-//! moment).
+//! others wait for its answer. A failure handed to waiters is not their
+//! answer yet: they ask once more, coalesced again among themselves, so one
+//! unlucky query of a popular include cannot turn the SPF of every domain
+//! in flight into a temperror.
 //!
 //! The cache is a bounded CLOCK-Pro cache (quick_cache) weighed in bytes
 //! (approximate sizes of names and records): hostile answers cannot grow it
@@ -151,10 +153,16 @@ impl<R: Resolver> CachingResolver<R> {
     /// when the inner resolver was asked.
     ///
     /// Concurrent identical queries share one placeholder in the cache: the
-    /// first caller runs the query, the others wait for its answer, failures
-    /// included (a failure is handed to the callers that were already
-    /// waiting and removed at once, never kept: the next caller asks again).
-    /// Waiting never serialises retries of a failing name behind each other.
+    /// first caller runs the query, the others wait for its answer. A
+    /// failure is never kept (removed at once: the next caller asks again).
+    /// A waiter handed a failure asks once more, coalesced again with the
+    /// other waiters: with hundreds of domains in flight, a popular
+    /// include's one failed query (after the resolver's retries) would
+    /// otherwise become a temperror for every domain waiting on it, a
+    /// measurement artefact rather than their outcome. The second round's
+    /// answer is final, so a name that really fails costs each caller at
+    /// most two rounds and the resolver one query per round, not one per
+    /// caller.
     /// A caller dropped while it queries hands the placeholder to the next
     /// waiter, which then asks itself.
     async fn lookup<F, Fut>(&self, key: Key, sent: Option<&AtomicU32>, query: F) -> Answer
@@ -167,22 +175,29 @@ impl<R: Resolver> CachingResolver<R> {
             count();
             return query().await;
         };
-        match cache.get_value_or_guard_async(&key).await {
-            Ok(shared) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                Answer::clone(&shared)
-            }
-            Err(guard) => {
-                count();
-                let answer = query().await;
-                let failure = answer.is_failure();
-                // `insert` fails only when the placeholder was removed
-                // meanwhile; the answer is still this caller's.
-                let _ = guard.insert(Arc::new(answer.clone()));
-                if failure {
-                    cache.remove(&key);
+        let mut handed_failure = false;
+        loop {
+            match cache.get_value_or_guard_async(&key).await {
+                Ok(shared) if shared.is_failure() && !handed_failure => {
+                    // Another caller's failure: ask once more.
+                    handed_failure = true;
                 }
-                answer
+                Ok(shared) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Answer::clone(&shared);
+                }
+                Err(guard) => {
+                    count();
+                    let answer = query().await;
+                    let failure = answer.is_failure();
+                    // `insert` fails only when the placeholder was removed
+                    // meanwhile; the answer is still this caller's.
+                    let _ = guard.insert(Arc::new(answer.clone()));
+                    if failure {
+                        cache.remove(&key);
+                    }
+                    return answer;
+                }
             }
         }
     }

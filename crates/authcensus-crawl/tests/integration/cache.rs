@@ -1,5 +1,6 @@
 //! The shared DNS cache: a repeated include is resolved once per run;
-//! negative answers are cached, failures are not.
+//! negative answers are cached, failures are not; waiters handed a failure
+//! ask once more.
 
 use authcensus_crawl::{CachingResolver, CrawlContext, crawl_domain};
 use authcensus_records::dns::{
@@ -179,15 +180,92 @@ async fn concurrent_identical_queries_are_coalesced() {
     }
     assert_eq!(c.inner().0.query_count(), 1);
     assert_eq!((c.stats().hits, c.stats().misses), (7, 1));
-    // A failure is shared with the callers already waiting for it (no
-    // retry storm, no queue of timeouts) but not stored: later callers ask again.
-    let (x, y) = tokio::join!(c.txt("down.example"), c.txt("down.example"));
+    // A failure handed to waiting callers is not their answer yet: they ask
+    // once more, together (one more query, not one each), and that answer
+    // is final. Failures are not stored: later callers ask again.
+    let (x, y, z) = tokio::join!(
+        c.txt("down.example"),
+        c.txt("down.example"),
+        c.txt("down.example")
+    );
     assert_eq!(x, Lookup::Failed(DnsFailure::Timeout));
     assert_eq!(y, Lookup::Failed(DnsFailure::Timeout));
-    assert_eq!(c.inner().0.query_count(), 2);
+    assert_eq!(z, Lookup::Failed(DnsFailure::Timeout));
+    assert_eq!(c.inner().0.query_count(), 3);
     assert_eq!(
         c.txt("down.example").await,
         Lookup::Failed(DnsFailure::Timeout)
     );
-    assert_eq!(c.inner().0.query_count(), 3);
+    assert_eq!(c.inner().0.query_count(), 4);
+}
+
+/// A resolver whose first TXT query fails (a timeout after the resolver's
+/// retries) and whose later ones answer, each after 50 ms.
+struct FailsOnce {
+    inner: MemoryResolver,
+    asked: std::sync::atomic::AtomicU32,
+}
+
+impl Resolver for FailsOnce {
+    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
+        let n = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if n == 0 {
+            return Lookup::Failed(DnsFailure::Timeout);
+        }
+        self.inner.txt(name).await
+    }
+    async fn a(&self, name: &str) -> Lookup<std::net::Ipv4Addr> {
+        self.inner.a(name).await
+    }
+    async fn aaaa(&self, name: &str) -> Lookup<std::net::Ipv6Addr> {
+        self.inner.aaaa(name).await
+    }
+    async fn mx(&self, name: &str) -> Lookup<authcensus_records::dns::MxRecord> {
+        self.inner.mx(name).await
+    }
+    async fn ptr(&self, ip: std::net::IpAddr) -> Lookup<String> {
+        self.inner.ptr(ip).await
+    }
+    async fn ns(&self, name: &str) -> Lookup<String> {
+        self.inner.ns(name).await
+    }
+}
+
+/// One failed query of a shared name stays the outcome of the caller that
+/// sent it; the callers that were waiting on it ask again, together, and
+/// get the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_handed_a_failure_ask_once_more_together() {
+    let mut m = MemoryResolver::new();
+    m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"));
+    let c = std::sync::Arc::new(CachingResolver::new(
+        FailsOnce {
+            inner: m,
+            asked: 0.into(),
+        },
+        1 << 16,
+    ));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = std::sync::Arc::clone(&c);
+        tasks.push(tokio::spawn(async move { c.txt("_spf.google.com").await }));
+        // The first caller's query is under way before the others ask.
+        tokio::task::yield_now().await;
+    }
+    let mut failed = 0;
+    let mut answered = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Lookup::Failed(DnsFailure::Timeout) => failed += 1,
+            Lookup::Records(r) if r.len() == 1 => answered += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((failed, answered), (1, 7));
+    assert_eq!(
+        c.inner().asked.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one query per round"
+    );
 }
