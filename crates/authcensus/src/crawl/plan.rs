@@ -91,6 +91,11 @@ pub struct CrawlArgs {
     /// TCP port of MTA-STS policy hosts (443 on the internet; tests and the demo use a high port).
     #[arg(long, value_name = "PORT", default_value_t = 443)]
     mta_sts_port: u16,
+    /// Deadline of one MTA-STS policy fetch in seconds: connect, TLS, headers and body. RFC 8461
+    /// §3.3 suggests a minute; a survey keeps its tail shorter, and a Policy Host answering later
+    /// is recorded as a `timeout` fetch failure.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    mta_sts_timeout: f64,
     /// User-Agent of MTA-STS policy fetches [default: authcensus/VERSION (+email-auth survey)].
     #[arg(long, value_name = "TEXT")]
     user_agent: Option<String>,
@@ -190,6 +195,12 @@ impl CrawlPlan {
         if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 60.0) {
             bail!("`--timeout` must be between 0 and 60 seconds");
         }
+        if !(args.mta_sts_timeout.is_finite()
+            && args.mta_sts_timeout > 0.0
+            && args.mta_sts_timeout <= MAX_FETCH_TIMEOUT_S)
+        {
+            bail!("`--mta-sts-timeout` must be between 0 and {MAX_FETCH_TIMEOUT_S} seconds");
+        }
         if args.concurrency == 0 {
             bail!("`--concurrency` must be at least 1");
         }
@@ -239,6 +250,7 @@ impl CrawlPlan {
             threads,
             ca_file: args.ca_file,
             https_port: args.mta_sts_port,
+            mta_sts_fetch_timeout: Duration::from_secs_f64(args.mta_sts_timeout),
             ..CrawlSettings::default()
         };
         if let Some(ua) = args.user_agent {
@@ -286,6 +298,10 @@ const MAX_WINDOW: u32 = 16_384;
 
 /// Most `--threads`.
 const MAX_THREADS: usize = 256;
+
+/// Most `--mta-sts-timeout`, seconds: five times RFC 8461 §3.3's suggested
+/// minute; a longer deadline only lets hanging hosts hold fetch slots.
+const MAX_FETCH_TIMEOUT_S: f64 = 300.0;
 
 fn nonzero(flag: &'static str) -> impl Fn(u32) -> anyhow::Result<std::num::NonZeroU32> {
     move |n| std::num::NonZeroU32::new(n).with_context(|| format!("`{flag}` must be at least 1"))
@@ -351,6 +367,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--window-min` must be between 1 and 100"), "{e}");
+    }
+
+    #[test]
+    fn mta_sts_timeout_sets_the_fetch_deadline() {
+        assert_eq!(
+            plan(&[]).unwrap().crawl.mta_sts_fetch_timeout,
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            plan(&["--mta-sts-timeout", "2.5"])
+                .unwrap()
+                .crawl
+                .mta_sts_fetch_timeout,
+            Duration::from_millis(2500)
+        );
+        for bad in ["0", "301", "NaN", "inf"] {
+            let e = plan(&["--mta-sts-timeout", bad]).unwrap_err().to_string();
+            assert!(
+                e.contains("`--mta-sts-timeout` must be between"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

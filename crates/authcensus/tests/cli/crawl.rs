@@ -39,6 +39,10 @@ pub(crate) fn crawl_args_with(
             tb.https_addr.port().to_string(),
         ]);
     }
+    // The planted never-answering Policy Host holds a crawl until the fetch
+    // deadline: 5 s instead of the default 20 s keeps the tests short and is
+    // still ~500 times a loopback fetch in a debug build.
+    args.extend(["--mta-sts-timeout".into(), MTA_STS_TIMEOUT_S.to_string()]);
     args.extend(
         [
             "--timeout",
@@ -57,6 +61,9 @@ pub(crate) fn crawl_args_with(
     args.push(input.to_string_lossy().into_owned());
     args
 }
+
+/// `--mta-sts-timeout` of the CLI crawl tests (see [`crawl_args_with`]).
+pub(crate) const MTA_STS_TIMEOUT_S: u64 = 5;
 
 fn crawl_args(tb: &RunningTestbed, universe: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     crawl_args_with(
@@ -335,4 +342,50 @@ fn a_resolver_where_nothing_listens_fails_fast_or_is_left_out() {
     let used: Vec<&str> = m.resolvers.iter().map(|r| r.address.as_str()).collect();
     assert_eq!(used, vec![tb.dns_addr.to_string().as_str()]);
     assert_exact(&uni, &read_snapshot_rows(&snap).unwrap());
+}
+
+/// `--mta-sts-timeout` is the policy fetch's deadline: the planted Policy
+/// Host that accepts and never answers is a `timeout` fetch failure after
+/// it (not after the default 20 s), the rest of the universe is exact, and
+/// the manifest records the deadline used.
+#[test]
+fn mta_sts_timeout_bounds_a_hanging_policy_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let uni = dir.path().join("universe");
+    universe(300, 11, &uni);
+    let tb = authcensus_testbed::serve(&uni, ServeOptions::default()).unwrap();
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let with_timeout = |out: &Path, secs: &str| {
+        let mut args = crawl_args(&tb, &uni, out, &[]);
+        let at = args.iter().position(|a| a == "--mta-sts-timeout").unwrap();
+        args[at + 1] = secs.to_string();
+        args
+    };
+    let o = run(&with_timeout(&out, "1"));
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let snap = snapshot_dir(&out, "s1");
+    let rows = read_snapshot_rows(&snap).unwrap();
+    assert_exact(&uni, &rows);
+    let hanging = rows
+        .iter()
+        .find(|r| r.domain == "tb-mta-sts-timeout.net")
+        .expect("the planted hanging Policy Host is in every universe");
+    assert_eq!(hanging.mta_sts_status, "policy_fetch_failed");
+    assert_eq!(hanging.mta_sts_fetch_error.as_deref(), Some("timeout"));
+    let m = authcensus_store::Manifest::read(&snap).unwrap().unwrap();
+    assert_eq!(m.limits["mta_sts_fetch_timeout_ms"], 1000, "{}", m.limits);
+    // Nothing else in a 300-domain loopback crawl waits for seconds: with
+    // the default deadline the run would last at least 20 s.
+    assert!(took < Duration::from_secs(15), "crawl took {took:?}");
+
+    let o = run(&with_timeout(&dir.path().join("bad"), "0"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("`--mta-sts-timeout` must be between"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
