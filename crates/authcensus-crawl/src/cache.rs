@@ -25,6 +25,11 @@ use tokio::sync::OnceCell;
 
 use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
 
+/// Times a caller handed a failure yields while that same failure is still
+/// in the cache (its caller removes it right after storing it, on another
+/// lane's thread) before taking it as the second round's answer.
+const STALE_FAILURE_SPINS: u32 = 8;
+
 /// A cached answer of any type.
 #[derive(Debug, Clone)]
 enum Answer {
@@ -175,14 +180,29 @@ impl<R: Resolver> CachingResolver<R> {
             count();
             return query().await;
         };
-        let mut handed_failure = false;
+        // The failure handed to this caller, if any, and how often it was
+        // seen again before its own caller removed it (another lane's
+        // thread, between two calls without an await).
+        let mut handed: Option<Arc<Answer>> = None;
+        let mut stale = 0;
         loop {
             match cache.get_value_or_guard_async(&key).await {
-                Ok(shared) if shared.is_failure() && !handed_failure => {
-                    // Another caller's failure: ask once more.
-                    handed_failure = true;
-                }
                 Ok(shared) => {
+                    match &handed {
+                        None if shared.is_failure() => {
+                            // Another caller's failure: ask once more.
+                            handed = Some(shared);
+                            continue;
+                        }
+                        Some(first)
+                            if Arc::ptr_eq(first, &shared) && stale < STALE_FAILURE_SPINS =>
+                        {
+                            stale += 1;
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        _ => {}
+                    }
                     self.hits.fetch_add(1, Ordering::Relaxed);
                     return Answer::clone(&shared);
                 }
