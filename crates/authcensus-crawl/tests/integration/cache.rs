@@ -7,7 +7,10 @@ use authcensus_records::dns::{
     DnsFailure, Lookup, MemoryResolver, RecordType, Resolver, TxtRecord,
 };
 
-use crate::domain::{Org, org, settings, target};
+use crate::domain::{Org, Slow, org, settings, target};
+
+/// Delay of the [`Slow`] resolver in the coalescing tests.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(50);
 
 fn include_universe() -> MemoryResolver {
     let mut r = MemoryResolver::new();
@@ -139,37 +142,13 @@ async fn capacity_bounds_the_cache_and_zero_disables_it() {
     assert_eq!(off.stats().entries, 0);
 }
 
-/// A resolver that answers after a delay, so queries overlap.
-struct Slow(MemoryResolver);
-
-impl Resolver for Slow {
-    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        self.0.txt(name).await
-    }
-    async fn a(&self, name: &str) -> Lookup<std::net::Ipv4Addr> {
-        self.0.a(name).await
-    }
-    async fn aaaa(&self, name: &str) -> Lookup<std::net::Ipv6Addr> {
-        self.0.aaaa(name).await
-    }
-    async fn mx(&self, name: &str) -> Lookup<authcensus_records::dns::MxRecord> {
-        self.0.mx(name).await
-    }
-    async fn ptr(&self, ip: std::net::IpAddr) -> Lookup<String> {
-        self.0.ptr(ip).await
-    }
-    async fn ns(&self, name: &str) -> Lookup<String> {
-        self.0.ns(name).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_identical_queries_are_coalesced() {
     let mut m = MemoryResolver::new();
     m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"))
         .fail("down.example", RecordType::Txt, DnsFailure::Timeout);
-    let c = std::sync::Arc::new(CachingResolver::new(Slow(m), 1 << 16));
+    // Answers after 50 ms, so the queries overlap.
+    let c = std::sync::Arc::new(CachingResolver::new(Slow::new(m, SLOW), 1 << 16));
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let c = std::sync::Arc::clone(&c);
@@ -178,7 +157,7 @@ async fn concurrent_identical_queries_are_coalesced() {
     for t in tasks {
         assert!(matches!(t.await.unwrap(), Lookup::Records(r) if r.len() == 1));
     }
-    assert_eq!(c.inner().0.query_count(), 1);
+    assert_eq!(c.inner().inner.query_count(), 1);
     assert_eq!((c.stats().hits, c.stats().misses), (7, 1));
     // A failure handed to waiting callers is not their answer yet: they ask
     // once more, together (one more query, not one each), and that answer
@@ -191,45 +170,12 @@ async fn concurrent_identical_queries_are_coalesced() {
     assert_eq!(x, Lookup::Failed(DnsFailure::Timeout));
     assert_eq!(y, Lookup::Failed(DnsFailure::Timeout));
     assert_eq!(z, Lookup::Failed(DnsFailure::Timeout));
-    assert_eq!(c.inner().0.query_count(), 3);
+    assert_eq!(c.inner().inner.query_count(), 3);
     assert_eq!(
         c.txt("down.example").await,
         Lookup::Failed(DnsFailure::Timeout)
     );
-    assert_eq!(c.inner().0.query_count(), 4);
-}
-
-/// A resolver whose first TXT query fails (a timeout after the resolver's
-/// retries) and whose later ones answer, each after 50 ms.
-struct FailsOnce {
-    inner: MemoryResolver,
-    asked: std::sync::atomic::AtomicU32,
-}
-
-impl Resolver for FailsOnce {
-    async fn txt(&self, name: &str) -> Lookup<TxtRecord> {
-        let n = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if n == 0 {
-            return Lookup::Failed(DnsFailure::Timeout);
-        }
-        self.inner.txt(name).await
-    }
-    async fn a(&self, name: &str) -> Lookup<std::net::Ipv4Addr> {
-        self.inner.a(name).await
-    }
-    async fn aaaa(&self, name: &str) -> Lookup<std::net::Ipv6Addr> {
-        self.inner.aaaa(name).await
-    }
-    async fn mx(&self, name: &str) -> Lookup<authcensus_records::dns::MxRecord> {
-        self.inner.mx(name).await
-    }
-    async fn ptr(&self, ip: std::net::IpAddr) -> Lookup<String> {
-        self.inner.ptr(ip).await
-    }
-    async fn ns(&self, name: &str) -> Lookup<String> {
-        self.inner.ns(name).await
-    }
+    assert_eq!(c.inner().inner.query_count(), 4);
 }
 
 /// One failed query of a shared name stays the outcome of the caller that
@@ -239,13 +185,13 @@ impl Resolver for FailsOnce {
 async fn waiters_handed_a_failure_ask_once_more_together() {
     let mut m = MemoryResolver::new();
     m.add_txt("_spf.google.com", TxtRecord::single("v=spf1 -all"));
-    let c = std::sync::Arc::new(CachingResolver::new(
-        FailsOnce {
-            inner: m,
-            asked: 0.into(),
-        },
-        1 << 16,
-    ));
+    // The first query fails (a timeout after the resolver's retries), the
+    // later ones answer; each after 50 ms.
+    let slow = Slow {
+        fail_first: 1,
+        ..Slow::new(m, SLOW)
+    };
+    let c = std::sync::Arc::new(CachingResolver::new(slow, 1 << 16));
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let c = std::sync::Arc::clone(&c);

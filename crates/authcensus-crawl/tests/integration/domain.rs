@@ -2,6 +2,7 @@
 
 use authcensus_crawl::{CrawlContext, CrawlSettings, CrawlTarget, crawl_domain};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use authcensus_records::dns::{
@@ -308,11 +309,15 @@ async fn external_report_destinations_are_verified() {
 
 /// Answers after `delay` (on tokio's clock), like a resolver one round trip
 /// away; with `only_under`, only names ending in it are delayed (and no
-/// reverse lookups).
+/// reverse lookups). The first `fail_first` queries (of any type, delayed
+/// or not) end in a timeout instead of their answer, like a lookup that
+/// lost all its attempts; `asked` counts the queries.
 pub struct Slow {
     pub inner: MemoryResolver,
     pub delay: Duration,
     pub only_under: Option<&'static str>,
+    pub fail_first: u32,
+    pub asked: AtomicU32,
 }
 
 impl Slow {
@@ -322,10 +327,13 @@ impl Slow {
             inner,
             delay,
             only_under: None,
+            fail_first: 0,
+            asked: AtomicU32::new(0),
         }
     }
 
-    async fn after<T>(&self, name: Option<&str>, answer: T) -> T {
+    async fn after<T>(&self, name: Option<&str>, answer: Lookup<T>) -> Lookup<T> {
+        let n = self.asked.fetch_add(1, Ordering::SeqCst);
         let delayed = match (self.only_under, name) {
             (None, _) => true,
             (Some(suffix), Some(name)) => name.ends_with(suffix),
@@ -333,6 +341,9 @@ impl Slow {
         };
         if delayed {
             tokio::time::sleep(self.delay).await;
+        }
+        if n < self.fail_first {
+            return Lookup::Failed(DnsFailure::Timeout);
         }
         answer
     }

@@ -464,9 +464,8 @@ async fn a_finished_row_is_written_while_another_domain_is_stuck() {
         ..CrawlSettings::default()
     };
     let slow = Slow {
-        inner: universe(),
-        delay: STALL,
         only_under: Some("slow.example"),
+        ..Slow::new(universe(), STALL)
     };
     let ctx = CrawlContext::new(slow, org as Org, settings).unwrap();
     let mut config = run_config(dir.path());

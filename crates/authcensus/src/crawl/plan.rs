@@ -192,15 +192,12 @@ impl CrawlPlan {
                 .map(|r| parse_resolver(r))
                 .collect::<anyhow::Result<_>>()?
         };
-        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 60.0) {
-            bail!("`--timeout` must be between 0 and 60 seconds");
-        }
-        if !(args.mta_sts_timeout.is_finite()
-            && args.mta_sts_timeout > 0.0
-            && args.mta_sts_timeout <= MAX_FETCH_TIMEOUT_S)
-        {
-            bail!("`--mta-sts-timeout` must be between 0 and {MAX_FETCH_TIMEOUT_S} seconds");
-        }
+        let attempt_timeout = seconds("--timeout", args.timeout, 60.0)?;
+        let fetch_timeout = seconds(
+            "--mta-sts-timeout",
+            args.mta_sts_timeout,
+            MAX_FETCH_TIMEOUT_S,
+        )?;
         if args.concurrency == 0 {
             bail!("`--concurrency` must be at least 1");
         }
@@ -219,7 +216,7 @@ impl CrawlPlan {
         // No more threads than domains in flight (the crawl would not use them).
         .min(args.concurrency);
         let mut dns = DnsConfig::new(resolvers.clone());
-        dns.attempt_timeout = Duration::from_secs_f64(args.timeout);
+        dns.attempt_timeout = attempt_timeout;
         dns.retries = args.retries;
         if let Some(w) = args.window_max {
             if !(1..=MAX_WINDOW).contains(&w) {
@@ -250,7 +247,7 @@ impl CrawlPlan {
             threads,
             ca_file: args.ca_file,
             https_port: args.mta_sts_port,
-            mta_sts_fetch_timeout: Duration::from_secs_f64(args.mta_sts_timeout),
+            mta_sts_fetch_timeout: fetch_timeout,
             ..CrawlSettings::default()
         };
         if let Some(ua) = args.user_agent {
@@ -302,6 +299,14 @@ const MAX_THREADS: usize = 256;
 /// Most `--mta-sts-timeout`, seconds: five times RFC 8461 §3.3's suggested
 /// minute; a longer deadline only lets hanging hosts hold fetch slots.
 const MAX_FETCH_TIMEOUT_S: f64 = 300.0;
+
+/// `value` seconds of `flag` as a duration: finite, above 0, at most `max`.
+fn seconds(flag: &str, value: f64, max: f64) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value > 0.0 && value <= max) {
+        bail!("`{flag}` must be between 0 and {max} seconds");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
 
 fn nonzero(flag: &'static str) -> impl Fn(u32) -> anyhow::Result<std::num::NonZeroU32> {
     move |n| std::num::NonZeroU32::new(n).with_context(|| format!("`{flag}` must be at least 1"))

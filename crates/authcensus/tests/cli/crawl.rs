@@ -63,7 +63,7 @@ pub(crate) fn crawl_args_with(
 }
 
 /// `--mta-sts-timeout` of the CLI crawl tests (see [`crawl_args_with`]).
-pub(crate) const MTA_STS_TIMEOUT_S: u64 = 5;
+const MTA_STS_TIMEOUT_S: u64 = 5;
 
 fn crawl_args(tb: &RunningTestbed, universe: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     crawl_args_with(
