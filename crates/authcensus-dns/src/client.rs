@@ -175,7 +175,7 @@ impl DnsClient {
     }
 
     /// Gives the calling thread a lane of its own ([`crate::lane`]): binds
-    /// `sockets` UDP sockets per address family whose send and receive
+    /// `sockets` UDP sockets per upstream (connected to it) whose send and receive
     /// tasks run on the current runtime, and sends this thread's attempts
     /// through them until the returned guard is dropped. Meant for a thread
     /// driving a current-thread runtime (one per core). The lane gets its
@@ -405,7 +405,7 @@ impl DnsClient {
             // part of every query's future, rate limit or not.
             Box::pin(self.take_rate_permits(idx)).await;
         }
-        let Some(socket) = lane.sockets(upstream.is_ipv4()).and_then(SocketSet::pick) else {
+        let Some(socket) = lane.sockets(idx).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };
         let sent_at = Instant::now();
@@ -415,7 +415,7 @@ impl DnsClient {
         let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
             return Attempt::NetError;
         };
-        socket.enqueue(&reg, bytes, upstream);
+        socket.enqueue(&reg, bytes);
         bump(&inner.stats.sent);
         let _gauge = Outstanding::new(&inner.stats);
         // The socket's timeout task ends the attempt at its deadline

@@ -70,8 +70,9 @@ pub struct DnsConfig {
     /// `window_max` divided by this (at least 1 each). Default 1; the crawl
     /// sets it to its number of threads.
     pub lanes: u32,
-    /// UDP sockets per address family. Default 4: each has its own receive
-    /// task and 16-bit ID space, spreading work over cores and source ports.
+    /// UDP sockets per upstream (and per lane), each connected to its
+    /// upstream. Default 4: each has its own receive task and 16-bit ID
+    /// space, spreading work over cores and source ports.
     pub sockets: usize,
     /// EDNS(0) UDP payload size advertised (EDNS(0), RFC 6891). Default 1232,
     /// the DNS Flag Day 2020 value that avoids IP fragmentation; larger
@@ -138,6 +139,13 @@ impl DnsConfig {
         if self.sockets == 0 || self.sockets > 64 {
             return Err(DnsError::InvalidConfig("sockets must be in 1..=64"));
         }
+        // Each lane binds `sockets` sockets per upstream, each with three
+        // tasks: keep a lane within a few hundred descriptors.
+        if self.upstreams.len() * self.sockets > 256 {
+            return Err(DnsError::InvalidConfig(
+                "upstreams x sockets must be <= 256 (at most 64 upstreams at the default 4 sockets)",
+            ));
+        }
         if self.edns_payload < 512 {
             return Err(DnsError::InvalidConfig("edns_payload must be >= 512"));
         }
@@ -182,6 +190,8 @@ mod tests {
         assert!(bad(|c| c.max_in_flight = 32_769));
         assert!(bad(|c| c.window_min = c.window_max + 1));
         assert!(bad(|c| c.sockets = 0));
+        assert!(bad(|c| c.upstreams = vec![c.upstreams[0]; 65]));
+        assert!(!bad(|c| c.upstreams = vec![c.upstreams[0]; 64]));
         assert!(bad(|c| c.lanes = 0));
         assert!(bad(|c| c.edns_payload = 511));
         assert!(!bad(|c| c.max_in_flight = 32_768));

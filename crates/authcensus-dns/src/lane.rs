@@ -32,18 +32,18 @@ use crate::stats::Stats;
 use crate::udp::SocketSet;
 use crate::window::Window;
 
-/// The sockets of one lane, per address family, and its share of each
-/// upstream's in-flight window.
+/// The sockets of one lane, per upstream, and its share of each upstream's
+/// in-flight window.
 #[derive(Debug)]
 pub(crate) struct Lane {
-    v4: Option<SocketSet>,
-    v6: Option<SocketSet>,
+    /// Indexed like `DnsConfig::upstreams`.
+    sets: Vec<SocketSet>,
     windows: Vec<Window>,
 }
 
 impl Lane {
-    /// Binds `cfg.sockets` sockets per address family the upstreams use and
-    /// starts their tasks on the current runtime. Each upstream's window
+    /// Binds `cfg.sockets` sockets connected to each upstream and starts
+    /// their tasks on the current runtime. Each upstream's window
     /// (initial size, floor and ceiling) is divided by `share`: the number
     /// of lanes that will divide the upstream between them.
     pub(crate) async fn bind(
@@ -64,17 +64,19 @@ impl Lane {
                 )
             })
             .collect();
-        let v4 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv4) {
-            Some(SocketSet::bind(false, cfg.sockets, cfg.attempt_timeout, Arc::clone(stats)).await?)
-        } else {
-            None
-        };
-        let v6 = if cfg.upstreams.iter().any(std::net::SocketAddr::is_ipv6) {
-            Some(SocketSet::bind(true, cfg.sockets, cfg.attempt_timeout, Arc::clone(stats)).await?)
-        } else {
-            None
-        };
-        Ok(Lane { v4, v6, windows })
+        let mut sets = Vec::with_capacity(cfg.upstreams.len());
+        for &upstream in &cfg.upstreams {
+            sets.push(
+                SocketSet::bind(
+                    upstream,
+                    cfg.sockets,
+                    cfg.attempt_timeout,
+                    Arc::clone(stats),
+                )
+                .await?,
+            );
+        }
+        Ok(Lane { sets, windows })
     }
 
     /// This lane's window on upstream `idx`.
@@ -82,19 +84,14 @@ impl Lane {
         self.windows.get(idx)
     }
 
-    /// The sockets for an upstream of this family.
-    pub(crate) fn sockets(&self, ipv4: bool) -> Option<&SocketSet> {
-        if ipv4 {
-            self.v4.as_ref()
-        } else {
-            self.v6.as_ref()
-        }
+    /// The sockets connected to upstream `idx`.
+    pub(crate) fn sockets(&self, idx: usize) -> Option<&SocketSet> {
+        self.sets.get(idx)
     }
 
     /// Attempts registered on this lane's sockets.
     pub(crate) fn in_flight(&self) -> usize {
-        let s = |set: &Option<SocketSet>| set.as_ref().map_or(0, SocketSet::in_flight);
-        s(&self.v4) + s(&self.v6)
+        self.sets.iter().map(SocketSet::in_flight).sum()
     }
 }
 

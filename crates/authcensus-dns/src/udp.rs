@@ -2,7 +2,9 @@
 //! task and one timeout task.
 //!
 //! Each socket is bound to an OS-chosen ephemeral port (randomised by the
-//! kernel) and is shared. Callers put their encoded query in the socket's
+//! kernel), connected to one upstream (so the kernel drops datagrams from
+//! any other address and port, and sends skip the per-datagram route
+//! lookup), and is shared. Callers put their encoded query in the socket's
 //! outbox; the send task wakes once per scheduler round and sends everything
 //! queued in that round back to back, so a burst of queries reaches the
 //! server together (on loopback, one wake-up of the server's thread per
@@ -65,11 +67,10 @@ pub(crate) enum Reply {
     TimedOut,
 }
 
-/// A query waiting in a socket's outbox.
+/// A query waiting in a socket's outbox (to the socket's upstream).
 #[derive(Debug)]
 struct Outgoing {
     bytes: Vec<u8>,
-    to: SocketAddr,
     id: u16,
     token: u64,
 }
@@ -316,12 +317,11 @@ impl Socket {
     /// refuses ends its attempt with [`Reply::SendFailed`]; one whose
     /// attempt ended before it went out is still sent (its reply is then
     /// dropped as unmatched).
-    pub(crate) fn enqueue(&self, reg: &Registration<'_>, bytes: Vec<u8>, to: SocketAddr) {
+    pub(crate) fn enqueue(&self, reg: &Registration<'_>, bytes: Vec<u8>) {
         let was_empty = {
             let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
             outbox.push(Outgoing {
                 bytes,
-                to,
                 id: reg.id,
                 token: reg.token,
             });
@@ -427,7 +427,7 @@ async fn timeout_loop(socket: Arc<Socket>) {
     }
 }
 
-/// The sockets of one address family.
+/// The sockets of one upstream.
 #[derive(Debug)]
 pub(crate) struct SocketSet {
     sockets: Vec<Arc<Socket>>,
@@ -440,16 +440,17 @@ pub(crate) struct SocketSet {
 const RECV_BUF: usize = 65_535;
 
 impl SocketSet {
-    /// Binds `count` sockets on the wildcard address of the family and
-    /// starts their tasks. Must run inside a tokio runtime.
+    /// Binds `count` sockets on the wildcard address of `upstream`'s family,
+    /// connects each to `upstream` and starts their tasks. Must run inside a
+    /// tokio runtime.
     pub(crate) async fn bind(
-        ipv6: bool,
+        upstream: SocketAddr,
         count: usize,
         timeout: Duration,
         stats: Arc<Stats>,
     ) -> Result<Self, DnsError> {
-        let family = if ipv6 { "ipv6" } else { "ipv4" };
-        let local: SocketAddr = if ipv6 {
+        let family = if upstream.is_ipv6() { "ipv6" } else { "ipv4" };
+        let local: SocketAddr = if upstream.is_ipv6() {
             (Ipv6Addr::UNSPECIFIED, 0).into()
         } else {
             (Ipv4Addr::UNSPECIFIED, 0).into()
@@ -457,7 +458,8 @@ impl SocketSet {
         let mut sockets = Vec::with_capacity(count);
         let mut tasks = Vec::with_capacity(count);
         for _ in 0..count {
-            let sock = bind_socket(local).map_err(|source| DnsError::Bind { family, source })?;
+            let sock =
+                bind_socket(local, upstream).map_err(|source| DnsError::Bind { family, source })?;
             let socket = Arc::new(Socket {
                 sock,
                 table: Mutex::new(Table::default()),
@@ -510,14 +512,22 @@ impl Drop for SocketSet {
 /// timeout each. 4 MiB holds thousands.
 const RECV_BUFFER_BYTES: usize = 4 << 20;
 
-/// A non-blocking UDP socket bound to `local` with a large receive buffer.
-fn bind_socket(local: SocketAddr) -> io::Result<UdpSocket> {
+/// A non-blocking UDP socket bound to `local` with a large receive buffer,
+/// connected to `peer`. A connected socket receives only what comes from
+/// `peer`'s address and port (the kernel drops the rest, which
+/// [`Socket::deliver`] would drop anyway), its sends reuse the cached route
+/// instead of looking it up per datagram, and ICMP errors from `peer`
+/// (port unreachable) surface as `ECONNREFUSED` on its next send or
+/// receive.
+fn bind_socket(local: SocketAddr, peer: SocketAddr) -> io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(local);
     let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     // Best effort: a smaller buffer still works.
     let _ = sock.set_recv_buffer_size(RECV_BUFFER_BYTES);
     sock.set_nonblocking(true)?;
     sock.bind(&local.into())?;
+    // Non-blocking: a UDP connect only records the peer and returns at once.
+    sock.connect(&peer.into())?;
     UdpSocket::from_std(sock.into())
 }
 
@@ -551,17 +561,15 @@ const SENDMMSG_MAX: usize = 16;
 /// ([`Reply::SendFailed`]); the rest of the batch still goes out.
 #[cfg(target_os = "linux")]
 async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
-    use rustix::net::{
-        MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny, addr::SocketAddrArg, sendmmsg,
-    };
+    use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, sendmmsg};
     use std::io::IoSlice;
     use tokio::io::Interest;
 
     let mut start = 0;
+    let mut refused_at = None;
     while start < batch.len() {
         let chunk = batch.get(start..).unwrap_or(&[]);
         let chunk = chunk.get(..SENDMMSG_MAX).unwrap_or(chunk);
-        let addrs: Vec<SocketAddrAny> = chunk.iter().map(|o| o.to.as_any()).collect();
         let iovs: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|o| [IoSlice::new(&o.bytes)]).collect();
         let result = socket
             .sock
@@ -570,17 +578,23 @@ async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
                     .iter()
                     .map(|_| SendAncillaryBuffer::default())
                     .collect();
-                let mut msgs: Vec<MMsgHdr<'_>> = addrs
+                let mut msgs: Vec<MMsgHdr<'_>> = iovs
                     .iter()
-                    .zip(&iovs)
                     .zip(controls.iter_mut())
-                    .map(|((addr, iov), control)| MMsgHdr::new_with_addr(addr, iov, control))
+                    .map(|(iov, control)| MMsgHdr::new(iov, control))
                     .collect();
                 sendmmsg(&socket.sock, &mut msgs, SendFlags::empty()).map_err(io::Error::from)
             })
             .await;
         match result {
             Ok(sent) if sent > 0 => start += sent,
+            // An ICMP error left by an earlier datagram (the upstream's
+            // port was closed): the failed call reported and cleared it and
+            // sent nothing. Send the chunk again, once, so the error is not
+            // charged to a query that had nothing to do with it.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && refused_at != Some(start) => {
+                refused_at = Some(start);
+            }
             _ => {
                 // The call failed on its first datagram (or sent nothing):
                 // fail that one, so it is neither skipped nor retried here.
@@ -597,7 +611,7 @@ async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
 #[cfg(not(target_os = "linux"))]
 async fn send_batch(socket: &Socket, batch: &[Outgoing]) {
     for out in batch {
-        if socket.sock.send_to(&out.bytes, out.to).await.is_err() {
+        if socket.sock.send(&out.bytes).await.is_err() {
             socket.send_failed(out);
         }
     }
@@ -608,6 +622,10 @@ async fn receive_loop(socket: Arc<Socket>) {
     loop {
         match socket.sock.recv_from(&mut buf).await {
             Ok((n, src)) => socket.deliver(buf.get(..n).unwrap_or(&[]), src),
+            // An ICMP error from the upstream (its port is closed): the
+            // call consumed it, nothing names a query to fail (the
+            // attempts time out and fail over as usual).
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
             Err(_) => {
                 // ICMP errors surface here on some platforms; they name no
                 // query we could fail. Pause briefly so a persistent error
