@@ -1,12 +1,13 @@
 //! A start-up check of one upstream: is anything answering DNS there?
 //!
-//! The crawl's sockets are unconnected (one socket talks to every upstream),
-//! and Linux reports no ICMP errors on unconnected UDP sockets: against an
-//! address where nothing listens, every query would run into its timeout and
-//! a large crawl would take hours to produce rows of `error`. A connected
-//! socket does get the ICMP port-unreachable back as `ECONNREFUSED`, so one
-//! query on one tells "nothing listens here" apart from "answers" in a round
-//! trip.
+//! The crawl's sockets are connected to their upstream, but the
+//! `ECONNREFUSED` an ICMP port-unreachable leaves there names no query
+//! (several are in flight on each socket), so the crawl lets attempts at a
+//! closed port time out like those at a silent one: against an address
+//! where nothing listens, every query would run into its timeout and a large
+//! crawl would take hours to produce rows of `error`. A socket of its own
+//! with one query on it turns the same `ECONNREFUSED` into an answer, so the
+//! probe tells "nothing listens here" apart from "answers" in a round trip.
 //!
 //! Any DNS reply counts as an answer, whatever its response code (an
 //! authoritative-only server REFUSES the probe name, a resolver says
