@@ -33,6 +33,23 @@ N="${1:-1000000}"
 [[ "$N" =~ ^[0-9]+$ ]] || { echo "usage: benches/e2e.sh [N_DOMAINS]" >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+# Preflight, before the build: a run whose tool is missing stops the script
+# here instead of leaving a silent gap in the table and the JSON (skip a run
+# on purpose with its BENCH_SKIP_* flag).
+missing=()
+for t in knotd knotc kdig unbound unbound-checkconf dnsperf python3 /usr/bin/time; do
+    command -v "$t" >/dev/null || missing+=("$t")
+done
+python3 -c 'import duckdb' 2>/dev/null || missing+=("python3 module duckdb (pip install duckdb)")
+if [[ -z "${BENCH_SKIP_CHECKDMARC:-}" ]]; then
+    command -v checkdmarc >/dev/null || missing+=("checkdmarc (pip install checkdmarc==6.0.4, or BENCH_SKIP_CHECKDMARC=1)")
+    for t in unshare ip; do command -v "$t" >/dev/null || missing+=("$t (for the checkdmarc run)"); done
+fi
+if ((${#missing[@]})); then
+    printf 'e2e: missing: %s\n' "${missing[@]}" >&2
+    exit 2
+fi
 CONC="${BENCH_CONCURRENCY:-64}"
 UCONC="${BENCH_UNBOUND_CONCURRENCY:-512}"
 PROFILE="${BENCH_PROFILE:-release-lto}"
@@ -331,7 +348,7 @@ fi
 # system resolver, so it runs with a second knotd (same config, same zones)
 # on 127.0.0.1@53 inside a private network namespace that has only `lo`:
 # nothing can leave the machine, and no system port 53 is taken.
-if [[ -z "${BENCH_SKIP_CHECKDMARC:-}" ]] && command -v checkdmarc >/dev/null; then
+if [[ -z "${BENCH_SKIP_CHECKDMARC:-}" ]]; then
     CN=$(( NDOM < 200 ? NDOM : 200 ))
     sample "$CN" "$WORK/checkdmarc-input.txt"
     write_knot_conf "$WORK/knot53.conf" "$WORK/knot53" "127.0.0.1@53"
