@@ -336,7 +336,7 @@ impl DnsClient {
                 break;
             };
             ex.attempts += 1;
-            let (reply, via_tcp) = match self.attempt_udp(idx, upstream, name, rtype).await {
+            let (reply, via_tcp) = match self.attempt_udp(idx, name, rtype).await {
                 Attempt::Reply(msg) if !msg.layout().truncated => (msg, false),
                 Attempt::Reply(_) | Attempt::Truncated => {
                     bump(&self.inner.stats.tcp_fallbacks);
@@ -383,13 +383,9 @@ impl DnsClient {
         ex
     }
 
-    async fn attempt_udp(
-        &self,
-        idx: usize,
-        upstream: SocketAddr,
-        name: &Name,
-        rtype: RecordType,
-    ) -> Attempt {
+    /// One UDP attempt to upstream `idx`, through the lane's sockets
+    /// connected to it.
+    async fn attempt_udp(&self, idx: usize, name: &Name, rtype: RecordType) -> Attempt {
         let inner = &*self.inner;
         let Ok(_permit) = inner.in_flight.acquire().await else {
             return Attempt::NetError;
@@ -409,7 +405,7 @@ impl DnsClient {
             return Attempt::NetError;
         };
         let sent_at = Instant::now();
-        let Some(reg) = socket.register(upstream, name, rtype, sent_at) else {
+        let Some(reg) = socket.register(name, rtype, sent_at) else {
             return Attempt::NetError;
         };
         let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {

@@ -12,7 +12,7 @@
 //! task per socket checks every datagram once ([`crate::decode`]) and leaves
 //! it in the waiting attempt's table entry, then wakes the attempt. The
 //! in-flight table maps a random message ID (never reused while its entry
-//! exists) to the upstream, question, waker and outcome of the attempt; the
+//! exists) to the question, waker and outcome of the attempt; the
 //! attempt takes its outcome out of the table, and an RAII guard removes
 //! the entry of an attempt that is dropped first, so a cancelled caller
 //! leaves nothing behind.
@@ -78,7 +78,6 @@ struct Outgoing {
 #[derive(Debug)]
 struct Pending {
     token: u64,
-    upstream: SocketAddr,
     name: Name,
     rtype: RecordType,
     /// Set once (reply, send failure or timeout); the attempt takes it.
@@ -162,6 +161,9 @@ impl Table {
 #[derive(Debug)]
 pub(crate) struct Socket {
     sock: UdpSocket,
+    /// The upstream the socket is connected to: every attempt's destination
+    /// and the only source a reply is accepted from.
+    peer: SocketAddr,
     table: Mutex<Table>,
     outbox: Mutex<Vec<Outgoing>>,
     /// Wakes the send task when the outbox goes from empty to non-empty.
@@ -242,7 +244,6 @@ impl Socket {
     /// deadline `now` + the socket's timeout; `None` if no ID was free.
     pub(crate) fn register(
         &self,
-        upstream: SocketAddr,
         name: &Name,
         rtype: RecordType,
         now: Instant,
@@ -256,7 +257,6 @@ impl Socket {
             if let std::collections::hash_map::Entry::Vacant(v) = table.pending.entry(id) {
                 v.insert(Pending {
                     token,
-                    upstream,
                     name: name.clone(),
                     rtype,
                     outcome: None,
@@ -367,7 +367,7 @@ impl Socket {
             let mut table = self.lock();
             let Some(p) = table.pending.get_mut(&id).filter(|p| {
                 p.outcome.is_none()
-                    && p.upstream == src
+                    && src == self.peer
                     && question_is(buf, &layout, &p.name, u16::from(p.rtype))
             }) else {
                 drop(table);
@@ -462,6 +462,7 @@ impl SocketSet {
                 bind_socket(local, upstream).map_err(|source| DnsError::Bind { family, source })?;
             let socket = Arc::new(Socket {
                 sock,
+                peer: upstream,
                 table: Mutex::new(Table::default()),
                 outbox: Mutex::new(Vec::new()),
                 queued: Notify::new(),
@@ -643,7 +644,6 @@ mod tests {
     fn pending(token: u64) -> Pending {
         Pending {
             token,
-            upstream: SocketAddr::from((Ipv4Addr::LOCALHOST, 53)),
             name: Name::root(),
             rtype: RecordType::A,
             outcome: None,
