@@ -25,11 +25,6 @@ use tokio::sync::OnceCell;
 
 use authcensus_records::dns::{Lookup, MxRecord, RecordType, Resolver, TxtRecord, reverse_name};
 
-/// Times a caller handed a failure yields while that same failure is still
-/// in the cache (its caller removes it right after storing it, on another
-/// lane's thread) before taking it as the second round's answer.
-const STALE_FAILURE_SPINS: u32 = 8;
-
 /// A cached answer of any type.
 #[derive(Debug, Clone)]
 enum Answer {
@@ -72,7 +67,9 @@ impl Answer {
     }
 }
 
-type Key = (RecordType, String);
+/// Record type, name, and whether this is the second round of a
+/// coalesced query whose first round failed (see `lookup`).
+type Key = (RecordType, String, bool);
 
 /// Weighs a cache entry by its approximate size in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +83,11 @@ impl quick_cache::Weighter<Key, Arc<Answer>> for AnswerWeight {
 
 /// The cache key: names compare lowercase without a trailing dot.
 fn key(rtype: RecordType, name: &str) -> Key {
-    (rtype, name.trim_end_matches('.').to_ascii_lowercase())
+    (
+        rtype,
+        name.trim_end_matches('.').to_ascii_lowercase(),
+        false,
+    )
 }
 
 /// Hit and miss counts of a [`CachingResolver`].
@@ -180,44 +181,46 @@ impl<R: Resolver> CachingResolver<R> {
             count();
             return query().await;
         };
-        // The failure handed to this caller, if any, and how often it was
-        // seen again before its own caller removed it (another lane's
-        // thread, between two calls without an await).
-        let mut handed: Option<Arc<Answer>> = None;
-        let mut stale = 0;
-        loop {
-            match cache.get_value_or_guard_async(&key).await {
-                Ok(shared) => {
-                    match &handed {
-                        None if shared.is_failure() => {
-                            // Another caller's failure: ask once more.
-                            handed = Some(shared);
-                            continue;
-                        }
-                        Some(first)
-                            if Arc::ptr_eq(first, &shared) && stale < STALE_FAILURE_SPINS =>
-                        {
-                            stale += 1;
-                            tokio::task::yield_now().await;
-                            continue;
-                        }
-                        _ => {}
-                    }
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                    return Answer::clone(&shared);
+        match cache.get_value_or_guard_async(&key).await {
+            Ok(shared) if !shared.is_failure() => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Answer::clone(&shared);
+            }
+            // Another caller's failure: ask once more, below.
+            Ok(_) => {}
+            Err(guard) => {
+                count();
+                let answer = Arc::new(query().await);
+                // `insert` fails only when the placeholder was removed
+                // meanwhile; the answer is still this caller's.
+                let _ = guard.insert(Arc::clone(&answer));
+                if answer.is_failure() {
+                    cache.remove_if(&key, |v| Arc::ptr_eq(v, &answer));
                 }
-                Err(guard) => {
-                    count();
-                    let answer = query().await;
-                    let failure = answer.is_failure();
-                    // `insert` fails only when the placeholder was removed
-                    // meanwhile; the answer is still this caller's.
-                    let _ = guard.insert(Arc::new(answer.clone()));
-                    if failure {
-                        cache.remove(&key);
-                    }
-                    return answer;
-                }
+                return Answer::clone(&answer);
+            }
+        }
+        // The second round is coalesced under a key of its own. Under the
+        // first key the failure stands a moment longer: quick_cache hands
+        // the value to the waiters before it replaces the placeholder, and
+        // the failure's caller removes it only after that, on another
+        // lane's thread that may be descheduled in between. A waiter asking
+        // that key again could be handed the same failure once more and
+        // take it for the second round's answer.
+        let key = (key.0, key.1, true);
+        match cache.get_value_or_guard_async(&key).await {
+            Ok(shared) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Answer::clone(&shared)
+            }
+            Err(guard) => {
+                count();
+                let answer = Arc::new(query().await);
+                let _ = guard.insert(Arc::clone(&answer));
+                // Only the round's waiters share it: later callers start
+                // from the first key.
+                cache.remove_if(&key, |v| Arc::ptr_eq(v, &answer));
+                Answer::clone(&answer)
             }
         }
     }
