@@ -18,7 +18,8 @@
 #   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
 #                     its own CPU is then counted in the crawler's figure
 # Prints one line per run: wall s, queries, q/s, crawler CPU µs/query (user+sys
-# from /usr/bin/time), Knot CPU µs/query, timeouts. Needs knotd, kdig, dnsperf, curl, /usr/bin/time.
+# from /usr/bin/time), Knot CPU µs/query, the testbed policy (HTTPS) server's CPU µs/query
+# (it shares the two cores too), timeouts. Needs knotd, kdig, dnsperf, curl, /usr/bin/time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -93,20 +94,21 @@ for r in $(seq 1 "$ROUNDS"); do
     for bin in "$@"; do
         serve_alive
         rm -rf "$WORK/snap"
-        k0="$(cpu_ticks "$KNOT")"
+        k0="$(cpu_ticks "$KNOT")"; h0="$(cpu_ticks "$SERVE")"
         env ${CPU_ENV:-} /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.txt" ${CPU_WRAP:-} "$bin" crawl --resolver "127.0.0.1:$KPORT" \
             --out "$WORK/snap" --snapshot s --no-progress --ca-file "$CA" --mta-sts-port "$HPORT" \
             --concurrency "${CPU_CONCURRENCY:-2048}" "$WORK/sample.txt" 2>"$WORK/crawl.err" || { tail -3 "$WORK/crawl.err" >&2; }
-        k1="$(cpu_ticks "$KNOT")"
+        k1="$(cpu_ticks "$KNOT")"; h1="$(cpu_ticks "$SERVE")"
         sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         read -r wall user sys rss <"$WORK/time.txt"
-        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" <<'EOF'
+        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" "$((h1 - h0))" <<'EOF'
 import sys
 r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:11]
+ht = int(sys.argv[12])
 wall, user, sys_, sent, kt = float(wall), float(user), float(sys_), int(sent or 0), int(kt)
 q = max(1, sent)
-print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
+print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, policy server {ht/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
 with open(sys.argv[11], "a") as f:
     f.write(f"{b}\t{(user+sys_)*1e6/q:.3f}\n")
 EOF
