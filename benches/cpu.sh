@@ -17,7 +17,8 @@
 #   CPU_ENV="K=V ..." extra environment for the crawls (e.g. TOKIO_WORKER_THREADS=1)
 #   CPU_WRAP="CMD ..." a command the crawl runs under (e.g. "perf record -e cpu-clock -o F --");
 #                     its own CPU is then counted in the crawler's figure
-# Prints one line per run: wall s, queries, q/s, crawler CPU µs/query (user+sys
+# Prints one line per run: wall s, queries, q/s (and the steady q/s when the
+# duckdb Python module is there), crawler CPU µs/query (user+sys
 # from /usr/bin/time), Knot CPU µs/query, the testbed policy (HTTPS) server's CPU µs/query
 # (it shares the two cores too), timeouts. Needs knotd, kdig, dnsperf, curl, /usr/bin/time.
 set -euo pipefail
@@ -102,13 +103,27 @@ for r in $(seq 1 "$ROUNDS"); do
         sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         read -r wall user sys rss <"$WORK/time.txt"
-        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" "$((h1 - h0))" <<'EOF'
-import sys
+        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" "$((h1 - h0))" "$WORK/snap" <<'EOF'
+import glob, os, sys
 r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:11]
 ht = int(sys.argv[12])
+# The steady rate (rows between the 5th and 95th percentile of crawled_at,
+# as in e2e.sh): a run's wall time ends with its slowest domain, and the
+# universe plants a policy host that hangs until the 20 s fetch deadline.
+steady = ""
+try:
+    import duckdb
+    files = glob.glob(os.path.join(sys.argv[13], "snapshot=*", "*.parquet"))
+    n, qs, span = duckdb.sql(f"""with t as (select epoch_us(crawled_at) t, dns_queries q from read_parquet({files!r})),
+      w as (select quantile_cont(t, 0.05) a, quantile_cont(t, 0.95) z from t)
+      select count(*), coalesce(sum(q), 0), (max(z) - max(a)) / 1e6 from t, w where t between a and z""").fetchall()[0]
+    if span:
+        steady = f" (steady {qs / span:,.0f} q/s)"
+except Exception as e:  # no duckdb module, or no snapshot
+    steady = f" (no steady rate: {type(e).__name__})"
 wall, user, sys_, sent, kt = float(wall), float(user), float(sys_), int(sent or 0), int(kt)
 q = max(1, sent)
-print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, policy server {ht/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
+print(f"round {r} {b}: wall {wall:.2f} s, {sent} queries, {sent/wall:,.0f} q/s{steady}, crawler {(user+sys_)*1e6/q:.1f} µs/q (user {user*1e6/q:.1f}, sys {sys_*1e6/q:.1f}), Knot {kt/int(tck)*1e6/q:.1f} µs/q, policy server {ht/int(tck)*1e6/q:.1f} µs/q, timeouts {to}, max RSS {int(rss)/1024:.0f} MiB")
 with open(sys.argv[11], "a") as f:
     f.write(f"{b}\t{(user+sys_)*1e6/q:.3f}\n")
 EOF
