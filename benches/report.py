@@ -101,8 +101,9 @@ def main():
         ratios["crawler_vs_checkdmarc_domains_per_s"] = k["domains_per_s"] / cd["domains_per_s"]
     if k and k.get("queries"):
         # Knot alone could answer the crawl's queries in (knot µs/query × queries) of one core.
-        dnsperf_knot_us = g(f"dnsperf_q{int(g('dnsperf_best_q'))}_knot_cpu_us_per_query")
-        ratios["knot_cpu_us_per_query_dnsperf"] = dnsperf_knot_us
+        best_tag = m.get("dnsperf_best_tag") or f"q{int(g('dnsperf_best_q'))}"
+        ratios["knot_cpu_us_per_query_dnsperf"] = g(f"dnsperf_{best_tag}_knot_cpu_us_per_query")
+        ratios["dnsperf_client_cpu_us_per_query"] = g(f"dnsperf_{best_tag}_client_cpu_us_per_query")
         ratios["crawl_cpu_share_of_two_cores"] = (k["cpu_user_s"] + k["cpu_sys_s"]) / (2 * k["wall_s"])
         ratios["knot_cpu_share_of_two_cores"] = k["knot_cpu_s"] / (2 * k["wall_s"])
     if "qps" in rows:
@@ -111,7 +112,16 @@ def main():
 
     print()
     print(f"authcensus e2e benchmark, {int(g('domains'))} domains, {sh('nproc')} cores")
-    print(f"dnsperf ceiling (Knot, 1 UDP worker): {dnsperf_qps:,.0f} queries/s (best of -q {m.get('dnsperf_q_settings', '')}; at -q {int(g('dnsperf_best_q'))})")
+    threads = 2 if m.get("dnsperf_best_tag") == "t2" else 1
+    print(
+        f"dnsperf ceiling (Knot, 1 UDP worker): {dnsperf_qps:,.0f} queries/s (best of -q {m.get('dnsperf_q_settings', '')}"
+        f" with 1 thread and 2 threads at the best -q; at -q {int(g('dnsperf_best_q'))}, {threads} thread(s))"
+    )
+    if ratios.get("dnsperf_client_cpu_us_per_query"):
+        print(
+            f"  dnsperf's own CPU {ratios['dnsperf_client_cpu_us_per_query']:.2f} µs/query, Knot's"
+            f" {ratios.get('knot_cpu_us_per_query_dnsperf', 0):.2f} µs/query"
+        )
     hdr = f"{'run':<22}{'domains/s':>11}{'queries/s':>11}{'CPU s/1k dom':>13}{'µs CPU/q':>10}{'peak RSS MB':>12}{'Parquet B/dom':>14}"
     print(hdr)
     print("-" * len(hdr))
