@@ -103,20 +103,17 @@ for r in $(seq 1 "$ROUNDS"); do
         sent="$(grep -o 'sent: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         to="$(grep -o 'timeouts: [0-9]*' "$WORK/crawl.err" | head -1 | awk '{print $2}')"
         read -r wall user sys rss <"$WORK/time.txt"
-        python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" "$((h1 - h0))" "$WORK/snap" <<'EOF'
-import glob, os, sys
+        PYTHONPATH="$ROOT/benches" python3 - "$r" "$bin" "$wall" "$user" "$sys" "$rss" "$sent" "$to" "$((k1 - k0))" "$TCK" "$WORK/runs.txt" "$((h1 - h0))" "$WORK/snap" <<'EOF'
+import sys
 r, b, wall, user, sys_, rss, sent, to, kt, tck = sys.argv[1:11]
 ht = int(sys.argv[12])
-# The steady rate (rows between the 5th and 95th percentile of crawled_at,
-# as in e2e.sh): a run's wall time ends with its slowest domain, and the
-# universe plants a policy host that hangs until the 20 s fetch deadline.
+# The steady rate (benches/steady.py): a run's wall time ends with its
+# slowest domain, and the universe plants a policy host that hangs until the
+# 20 s fetch deadline.
 steady = ""
 try:
-    import duckdb
-    files = glob.glob(os.path.join(sys.argv[13], "snapshot=*", "*.parquet"))
-    n, qs, span = duckdb.sql(f"""with t as (select epoch_us(crawled_at) t, dns_queries q from read_parquet({files!r})),
-      w as (select quantile_cont(t, 0.05) a, quantile_cont(t, 0.95) z from t)
-      select count(*), coalesce(sum(q), 0), (max(z) - max(a)) / 1e6 from t, w where t between a and z""").fetchall()[0]
+    from steady import steady as steady_of
+    _, qs, span = steady_of(sys.argv[13])
     if span:
         steady = f" (steady {qs / span:,.0f} q/s)"
 except Exception as e:  # no duckdb module, or no snapshot

@@ -113,8 +113,9 @@ EOF
 }
 # Sum of dns_queries, rows and Parquet bytes of a snapshot directory.
 snap_metrics() { # OUTDIR PREFIX
-    python3 - "$1" "$2" >>"$METRICS" <<'EOF'
+    PYTHONPATH="$ROOT/benches" python3 - "$1" "$2" >>"$METRICS" <<'EOF'
 import sys, glob, os, duckdb
+from steady import steady
 out, p = sys.argv[1], sys.argv[2]
 files = glob.glob(os.path.join(out, "snapshot=*", "*.parquet"))
 q = duckdb.sql(f"select count(*), coalesce(sum(dns_queries),0), count(*) filter (where domain_status='error') from read_parquet({files!r})").fetchall()[0]
@@ -122,13 +123,8 @@ print(f"{p}_rows={q[0]}")
 print(f"{p}_dns_queries={q[1]}")
 print(f"{p}_error_rows={q[2]}")
 print(f"{p}_parquet_bytes={sum(os.path.getsize(f) for f in files)}")
-# Steady rate: rows whose crawled_at lies between the 5th and 95th
-# percentile, over that span. A short run's wall time includes the ramp-up
-# and a tail of slow domains (retries of dead names, a policy host hanging
-# until the fetch timeout) that the steady rate leaves out.
-s = duckdb.sql(f"""with t as (select epoch_us(crawled_at) t, dns_queries q from read_parquet({files!r})),
-  b as (select quantile_cont(t, 0.05) a, quantile_cont(t, 0.95) z from t)
-  select count(*), coalesce(sum(q), 0), (max(z) - max(a)) / 1e6 from t, b where t between a and z""").fetchall()[0]
+# Steady rate (benches/steady.py): the run without its ramp-up and tail.
+s = steady(out)
 if s[2]:
     print(f"{p}_steady_rows={s[0]}")
     print(f"{p}_steady_dns_queries={s[1]}")
