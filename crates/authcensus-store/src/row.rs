@@ -4,6 +4,7 @@
 //! into a `RecordBatch` of [`crate::schema::snapshot_schema`]. Field order and
 //! meaning follow the schema module, which documents every column.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -80,28 +81,28 @@ fn list_builder(capacity: usize) -> ListBuilder<StringBuilder> {
     )))
 }
 
-/// Builds columns of one type from a row slice.
-struct Cols<'a>(&'a [SnapshotRow]);
+/// Builds columns of one type from a slice of rows or of references to rows.
+struct Cols<'a, R>(&'a [R]);
 
-impl Cols<'_> {
+impl<R: Borrow<SnapshotRow>> Cols<'_, R> {
     fn str(&self, f: impl Fn(&SnapshotRow) -> &str) -> ArrayRef {
         let mut b = StringBuilder::with_capacity(self.0.len(), self.0.len() * 8);
         for r in self.0 {
-            b.append_value(f(r));
+            b.append_value(f(r.borrow()));
         }
         Arc::new(b.finish())
     }
     fn opt_str(&self, f: impl Fn(&SnapshotRow) -> Option<&str>) -> ArrayRef {
         let mut b = StringBuilder::with_capacity(self.0.len(), self.0.len() * 8);
         for r in self.0 {
-            b.append_option(f(r));
+            b.append_option(f(r.borrow()));
         }
         Arc::new(b.finish())
     }
     fn list(&self, f: impl Fn(&SnapshotRow) -> &[String]) -> ArrayRef {
         let mut b = list_builder(self.0.len());
         for r in self.0 {
-            for v in f(r) {
+            for v in f(r.borrow()) {
                 b.values().append_value(v);
             }
             b.append(true);
@@ -111,29 +112,32 @@ impl Cols<'_> {
     fn opt_i32(&self, f: impl Fn(&SnapshotRow) -> Option<i32>) -> ArrayRef {
         let mut b = Int32Builder::with_capacity(self.0.len());
         for r in self.0 {
-            b.append_option(f(r));
+            b.append_option(f(r.borrow()));
         }
         Arc::new(b.finish())
     }
     fn opt_bool(&self, f: impl Fn(&SnapshotRow) -> Option<bool>) -> ArrayRef {
         let mut b = BooleanBuilder::with_capacity(self.0.len());
         for r in self.0 {
-            b.append_option(f(r));
+            b.append_option(f(r.borrow()));
         }
         Arc::new(b.finish())
     }
 }
 
 /// Converts rows to a record batch of the snapshot schema, in the given order.
+/// Takes rows or references to rows, so a caller can reorder ~1.2 KB rows by
+/// sorting 8-byte references instead of moving the rows themselves.
 ///
 /// # Errors
 /// Only if the columns disagree with the schema, which the pinned-schema and
 /// round-trip tests rule out.
-pub fn rows_to_batch(rows: &[SnapshotRow]) -> Result<RecordBatch, ArrowError> {
+pub fn rows_to_batch<R: Borrow<SnapshotRow>>(rows: &[R]) -> Result<RecordBatch, ArrowError> {
     let c = Cols(rows);
     let mut rank = Int64Builder::with_capacity(rows.len());
     let mut crawled = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
     for r in rows {
+        let r = r.borrow();
         rank.append_option(r.input_rank);
         crawled.append_value(r.crawled_at_us);
     }
