@@ -24,9 +24,9 @@ use crate::lane::{self, Lane, LaneGuard};
 use crate::stats::{Stats, bump};
 use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
-use crate::udp::{Reply, SocketSet};
+use crate::udp::{GSO_SEGMENT, Reply, SocketSet};
 use crate::window::WindowEvent;
-use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
+use crate::wire::{Chain, encode_query, follow_chain, pad_query, parse_name, record_type};
 
 const RCODE_NOERROR: u16 = 0;
 const RCODE_SERVFAIL: u16 = 2;
@@ -408,9 +408,12 @@ impl DnsClient {
         let Some(reg) = socket.register(name, rtype, sent_at) else {
             return Attempt::NetError;
         };
-        let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
+        let Some(mut bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
             return Attempt::NetError;
         };
+        if socket.pads() {
+            pad_query(&mut bytes, GSO_SEGMENT);
+        }
         socket.enqueue(&reg, bytes);
         bump(&inner.stats.sent);
         let _gauge = Outstanding::new(&inner.stats);

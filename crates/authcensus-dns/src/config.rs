@@ -81,6 +81,18 @@ pub struct DnsConfig {
     /// Most CNAME follow-up queries per lookup. Default 8 (as the records
     /// crate's `MemoryResolver`); a longer chain or a loop is SERVFAIL.
     pub max_cname_hops: u32,
+    /// Send each socket's burst of queries as one UDP GSO write (Linux
+    /// `UDP_SEGMENT`, see `udp(7)`): the kernel then runs its IP output and
+    /// delivery path once per burst instead of once per datagram, which was
+    /// a quarter of the crawler's CPU against a loopback server. The server
+    /// still receives ordinary, separate datagrams. All segments of a GSO
+    /// write but the last must have the same length, so with this on every
+    /// UDP query carries an EDNS(0) Padding option (RFC 7830) that brings it
+    /// to a multiple of 128 octets, the block length RFC 8467 §4.1
+    /// recommends for queries. Default `true`; a socket whose kernel or
+    /// route refuses GSO falls back to `sendmmsg` for good. Elsewhere than
+    /// Linux the setting has no effect.
+    pub udp_gso: bool,
 }
 
 impl DnsConfig {
@@ -102,6 +114,7 @@ impl DnsConfig {
             sockets: 4,
             edns_payload: 1232,
             max_cname_hops: 8,
+            udp_gso: true,
         }
     }
 

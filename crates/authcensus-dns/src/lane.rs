@@ -72,6 +72,7 @@ impl Lane {
                     cfg.sockets,
                     cfg.attempt_timeout,
                     Arc::clone(stats),
+                    cfg.udp_gso,
                 )
                 .await?,
             );

@@ -22,6 +22,7 @@ pub struct Stats {
     pub(crate) window_shrinks: AtomicU64,
     pub(crate) outstanding: AtomicU64,
     pub(crate) outstanding_peak: AtomicU64,
+    pub(crate) gso_datagrams: AtomicU64,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -54,6 +55,9 @@ pub struct StatsSnapshot {
     pub outstanding: u64,
     /// The most UDP attempts ever waiting for a reply at once.
     pub outstanding_peak: u64,
+    /// UDP queries sent as segments of a GSO write (see
+    /// [`crate::DnsConfig::udp_gso`]); the others went out with `sendmmsg`.
+    pub gso_datagrams: u64,
 }
 
 impl Stats {
@@ -74,6 +78,7 @@ impl Stats {
             window_shrinks: l(&self.window_shrinks),
             outstanding: l(&self.outstanding),
             outstanding_peak: l(&self.outstanding_peak),
+            gso_datagrams: l(&self.gso_datagrams),
         }
     }
 }

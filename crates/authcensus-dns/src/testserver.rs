@@ -90,6 +90,9 @@ pub struct LoggedQuery {
     pub edns_payload: Option<u16>,
     /// The client's address and port (the socket the query came from).
     pub from: SocketAddr,
+    /// Octets of the query message as received (one UDP datagram's
+    /// payload, or a TCP message without its length prefix).
+    pub size: usize,
 }
 
 #[derive(Debug, Default)]
@@ -318,7 +321,15 @@ impl State {
         Some((b, name, rtype))
     }
 
-    fn log(&self, req: &Message, name: String, rtype: RecordType, tcp: bool, from: SocketAddr) {
+    fn log(
+        &self,
+        req: &Message,
+        size: usize,
+        q: (String, RecordType),
+        tcp: bool,
+        from: SocketAddr,
+    ) {
+        let (name, rtype) = q;
         if let Ok(mut l) = self.log.lock() {
             l.push(LoggedQuery {
                 at: Instant::now(),
@@ -328,6 +339,7 @@ impl State {
                 recursion_desired: req.metadata.recursion_desired,
                 edns_payload: req.edns.as_ref().map(Edns::max_payload),
                 from,
+                size,
             });
         }
     }
@@ -345,7 +357,7 @@ async fn udp_loop(sock: Arc<UdpSocket>, decoy: Arc<UdpSocket>, state: Arc<State>
         let Some((b, name, rtype)) = state.behavior(&req) else {
             continue;
         };
-        state.log(&req, name, rtype, false, src);
+        state.log(&req, n, (name, rtype), false, src);
         match b {
             Behavior::Delay(d, inner) => {
                 let (sock, decoy) = (Arc::clone(&sock), Arc::clone(&decoy));
@@ -453,7 +465,7 @@ async fn tcp_conn(mut stream: TcpStream, from: SocketAddr, state: Arc<State>) {
         let Some((mut b, name, rtype)) = state.behavior(&req) else {
             return;
         };
-        state.log(&req, name, rtype, true, from);
+        state.log(&req, buf.len(), (name, rtype), true, from);
         while let Behavior::Delay(d, inner) = b {
             tokio::time::sleep(d).await;
             b = *inner;

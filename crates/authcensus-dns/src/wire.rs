@@ -136,6 +136,41 @@ pub(crate) fn encode_query(
     Some(out)
 }
 
+/// EDNS(0) option code of Padding (RFC 7830 §3).
+const OPTION_PADDING: u16 = 12;
+
+/// Pads a query made by [`encode_query`] to the next multiple of `block`
+/// octets with an EDNS(0) Padding option (RFC 7830 §3: the option's
+/// octets are zero) in its OPT record, the last record of the message.
+/// Leaves the query unchanged when `block` is 0 or the query does not end
+/// with an empty OPT record.
+pub(crate) fn pad_query(query: &mut Vec<u8>, block: usize) {
+    // The OPT record's fixed part is 11 octets: root owner, TYPE 41, CLASS,
+    // TTL, and RDLENGTH, which is 0 for a query from `encode_query` (and
+    // not for one padded already).
+    let len = query.len();
+    let Some(opt) = len.checked_sub(11).filter(|&o| o >= 12) else {
+        return;
+    };
+    if block == 0
+        || query.get(opt..opt + 3) != Some(&[0, 0, 41][..])
+        || query.get(len - 2..) != Some(&[0, 0][..])
+    {
+        return;
+    }
+    // The option's code and length take 4 octets, the padding the rest.
+    let target = (len + 4).div_ceil(block) * block;
+    let Ok(pad) = u16::try_from(target - len - 4) else {
+        return;
+    };
+    let rdlength = pad + 4;
+    query.truncate(len - 2);
+    query.extend_from_slice(&rdlength.to_be_bytes());
+    query.extend_from_slice(&OPTION_PADDING.to_be_bytes());
+    query.extend_from_slice(&pad.to_be_bytes());
+    query.resize(target, 0);
+}
+
 /// Result of walking the answer section from the asked name.
 #[derive(Debug)]
 pub(crate) enum Chain {
@@ -435,5 +470,58 @@ mod tests {
         // The root name: one zero octet.
         let root = encode_query(1, &Name::root(), RecordType::NS, 1232).unwrap();
         assert_eq!(root, hickory_query(1, &Name::root(), RecordType::NS, 1232));
+    }
+
+    /// Padding (RFC 7830) brings a query to a multiple of the block, as one
+    /// option of the OPT record that hickory still reads as the same query.
+    #[test]
+    fn padded_queries_fill_whole_blocks_and_decode_unchanged() {
+        let long = format!(
+            "{}.{}.{}.example",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(60)
+        );
+        let names = [
+            "x",
+            "example.com",
+            "_dmarc.Mixed-Case.example.org.",
+            // 124 octets unpadded: the Padding option's own 4 octets fill the block.
+            &format!("{}.{}.example", "a".repeat(46), "b".repeat(40)),
+            &format!("{}.{}.example", "a".repeat(47), "b".repeat(40)),
+            &long,
+        ];
+        let mut lengths = Vec::new();
+        for name in names {
+            let name = n(name);
+            let plain = encode_query(7, &name, RecordType::TXT, 1232).unwrap();
+            let mut padded = plain.clone();
+            pad_query(&mut padded, 128);
+            assert_eq!(padded.len() % 128, 0, "{name}: {} octets", padded.len());
+            assert!(padded.len() >= plain.len() + 4 && padded.len() < plain.len() + 4 + 128);
+            assert_eq!(padded[..plain.len() - 2], plain[..plain.len() - 2]);
+            let pad = padded.len() - plain.len() - 4;
+            let tail = &padded[plain.len() - 2..];
+            assert_eq!(tail[..2], u16::try_from(pad + 4).unwrap().to_be_bytes());
+            assert_eq!(tail[2..4], OPTION_PADDING.to_be_bytes());
+            assert_eq!(tail[4..6], u16::try_from(pad).unwrap().to_be_bytes());
+            assert!(tail[6..].iter().all(|&b| b == 0));
+            let back = Message::from_vec(&padded).unwrap();
+            assert_eq!(back.queries[0].name(), &name);
+            assert_eq!(back.queries[0].query_type(), RecordType::TXT);
+            assert_eq!(back.max_payload(), 1232);
+            lengths.push(padded.len());
+        }
+        assert_eq!(lengths, [128, 128, 128, 128, 256, 256]);
+        // Padding twice, or a block of 0, changes nothing.
+        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232).unwrap();
+        pad_query(&mut q, 128);
+        let once = q.clone();
+        pad_query(&mut q, 128);
+        assert_eq!(q, once);
+        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232).unwrap();
+        let plain = q.clone();
+        pad_query(&mut q, 0);
+        assert_eq!(q, plain);
     }
 }

@@ -8,6 +8,7 @@
 
 mod basic;
 mod cname;
+mod gso;
 mod lanes;
 mod limits;
 mod perf;

@@ -1,0 +1,100 @@
+//! Bursts of queries as UDP GSO writes (`DnsConfig::udp_gso`): the server
+//! still receives one well-formed, padded query per datagram.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use authcensus_dns::testserver::{Behavior, TestServer, rr};
+use authcensus_dns::{DnsClient, DnsConfig, QueryStatus, QueryType, RecordData};
+
+const NAMES: usize = 400;
+
+fn ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, (i / 256) as u8, (i % 256) as u8)
+}
+
+/// Serves `NAMES` A records plus one name long enough that its query needs
+/// two padding blocks, asks for all of them at once, and checks every answer.
+async fn burst(gso: bool) -> (TestServer, authcensus_dns::StatsSnapshot) {
+    let s = TestServer::start().await.unwrap();
+    let long = format!("{}.{}.example", "l".repeat(60), "l".repeat(40));
+    for i in 0..NAMES {
+        let name = format!("host{i}.example");
+        s.set(
+            &name,
+            QueryType::A,
+            Behavior::Answer(vec![rr::a(&name, ip(i))]),
+        );
+    }
+    s.set(
+        &long,
+        QueryType::A,
+        Behavior::Answer(vec![rr::a(&long, ip(NAMES))]),
+    );
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    cfg.attempt_timeout = Duration::from_secs(5);
+    cfg.udp_gso = gso;
+    let c = DnsClient::new(cfg).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..=NAMES {
+        let (c, name) = (
+            c.clone(),
+            if i == NAMES {
+                long.clone()
+            } else {
+                format!("host{i}.example")
+            },
+        );
+        tasks.spawn(async move { (i, c.query(&name, QueryType::A).await) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (i, out) = done.unwrap();
+        assert_eq!(out.status, QueryStatus::Answer, "query {i}");
+        assert_eq!(out.attempts, 1, "query {i}");
+        assert_eq!(out.records.len(), 1, "query {i}");
+        assert_eq!(out.records[0].data, RecordData::A(ip(i)), "query {i}");
+    }
+    let st = c.stats().snapshot();
+    (s, st)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gso_bursts_arrive_as_one_padded_query_per_datagram() {
+    let (s, st) = burst(true).await;
+    let log = s.queries();
+    // One datagram per query, nothing lost or merged, none over TCP.
+    assert_eq!(log.len(), NAMES + 1);
+    assert!(log.iter().all(|q| !q.tcp && q.edns_payload == Some(1232)));
+    // Each padded to whole 128-octet blocks: one block, two for the long name.
+    for q in &log {
+        let want = if q.name.starts_with("lll") { 256 } else { 128 };
+        assert_eq!(q.size, want, "{}", q.name);
+    }
+    assert_eq!(
+        (st.sent, st.received, st.timeouts),
+        (NAMES as u64 + 1, NAMES as u64 + 1, 0)
+    );
+    if cfg!(target_os = "linux") {
+        // Hundreds of queries started together: most bursts hold several
+        // one-block queries, which go out as GSO writes.
+        assert!(st.gso_datagrams > 0, "{st:?}");
+        assert!(
+            st.gso_datagrams <= NAMES as u64,
+            "the long query is never a segment: {st:?}"
+        );
+    } else {
+        assert_eq!(st.gso_datagrams, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_gso_queries_are_not_padded() {
+    let (s, st) = burst(false).await;
+    let log = s.queries();
+    assert_eq!(log.len(), NAMES + 1);
+    // `host<i>.example` A with an empty OPT record: 12 + name + 4 + 11 octets.
+    for q in &log {
+        assert_eq!(q.size, 12 + q.name.len() + 2 + 4 + 11, "{}", q.name);
+    }
+    assert_eq!(st.gso_datagrams, 0);
+}
