@@ -79,6 +79,12 @@ pub struct CrawlArgs {
     /// about 82,000 queries/s); raise it for a fast resolver far away.
     #[arg(long, value_name = "N")]
     window_max: Option<u32>,
+    /// Send every UDP query on its own with sendmmsg, unpadded. By default (on Linux) a burst of
+    /// queries goes out as one UDP GSO write, each query padded with EDNS(0) Padding (RFC 7830)
+    /// to 128 octets, the block length RFC 8467 recommends; the resolver still receives one
+    /// datagram per query.
+    #[arg(long)]
+    no_udp_gso: bool,
     /// Seconds to wait for one DNS answer before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     timeout: f64,
@@ -218,6 +224,7 @@ impl CrawlPlan {
         let mut dns = DnsConfig::new(resolvers.clone());
         dns.attempt_timeout = attempt_timeout;
         dns.retries = args.retries;
+        dns.udp_gso = !args.no_udp_gso;
         if let Some(w) = args.window_max {
             if !(1..=MAX_WINDOW).contains(&w) {
                 bail!("`--window-max` must be between 1 and {MAX_WINDOW}");
@@ -343,6 +350,12 @@ mod tests {
         let mut argv = vec!["crawl", "--resolver", "127.0.0.1:53", "domains.txt"];
         argv.extend_from_slice(extra);
         CrawlPlan::from_args(Cli::try_parse_from(argv)?.crawl)
+    }
+
+    #[test]
+    fn udp_gso_is_on_unless_turned_off() {
+        assert!(plan(&[]).unwrap().dns.udp_gso);
+        assert!(!plan(&["--no-udp-gso"]).unwrap().dns.udp_gso);
     }
 
     #[test]
