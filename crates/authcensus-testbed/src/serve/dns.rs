@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsCode;
 use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -121,7 +122,11 @@ impl DnsState {
         }
     }
 
-    /// Builds the answer to one query (`udp`: apply the UDP size limit and TC faults).
+    /// Builds the answer to one query (`udp`: apply the UDP size limit and
+    /// TC faults). The answer to a query that carries an EDNS(0) Padding
+    /// option is padded too: RFC 7830 §3 says responders MUST, unless that
+    /// would exceed the client's UDP payload size; to a multiple of
+    /// [`REPLY_BLOCK`] octets (RFC 8467 §4.1).
     fn handle(&self, bytes: &[u8], udp: bool) -> Action {
         let Ok(req) = Message::from_vec(bytes) else {
             return Action::Drop;
@@ -129,6 +134,28 @@ impl DnsState {
         if req.metadata.message_type != MessageType::Query {
             return Action::Drop;
         }
+        let padded = req
+            .edns
+            .as_ref()
+            .is_some_and(|e| e.options().get(EdnsCode::Padding).is_some());
+        let limit = match (&req.edns, udp) {
+            (_, false) => usize::from(u16::MAX),
+            (Some(e), true) => usize::from(e.max_payload().clamp(512, MAX_UDP)),
+            (None, true) => 512,
+        };
+        match self.respond(&req, udp) {
+            Action::Reply(mut out, spike) => {
+                if padded {
+                    pad_reply(&mut out, REPLY_BLOCK, limit);
+                }
+                Action::Reply(out, spike)
+            }
+            Action::Drop => Action::Drop,
+        }
+    }
+
+    /// The answer to the query `req`, unpadded.
+    fn respond(&self, req: &Message, udp: bool) -> Action {
         let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
         resp.metadata.recursion_desired = req.metadata.recursion_desired;
         resp.metadata.recursion_available = true;
@@ -252,6 +279,41 @@ fn finish(mut resp: Message, udp: bool, truncate: bool, limit: u16) -> Action {
     }
 }
 
+/// Block length of padded replies: RFC 8467 §4.1 recommends that
+/// responders pad to a multiple of 468 octets.
+pub const REPLY_BLOCK: usize = 468;
+
+/// Pads the encoded reply `msg` with an EDNS(0) Padding option (RFC 7830)
+/// to a multiple of `block` octets, unless the result would be longer than
+/// `limit`. `msg` must end with its OPT record without options, as hickory
+/// encodes our replies; anything else is left alone.
+pub fn pad_reply(msg: &mut Vec<u8>, block: usize, limit: usize) {
+    // The OPT record's fixed part: root owner, TYPE 41, CLASS, TTL, RDLENGTH 0.
+    let len = msg.len();
+    let Some(opt) = len.checked_sub(11).filter(|&o| o >= 12) else {
+        return;
+    };
+    if block == 0
+        || msg.get(opt..opt + 3) != Some(&[0, 0, 41][..])
+        || msg.get(len - 2..) != Some(&[0, 0][..])
+    {
+        return;
+    }
+    // The option's code and length take 4 octets, the padding the rest.
+    let target = (len + 4).div_ceil(block) * block;
+    let Ok(pad) = u16::try_from(target - len - 4) else {
+        return;
+    };
+    if target > limit {
+        return;
+    }
+    msg.truncate(len - 2);
+    msg.extend_from_slice(&(pad + 4).to_be_bytes());
+    msg.extend_from_slice(&12u16.to_be_bytes());
+    msg.extend_from_slice(&pad.to_be_bytes());
+    msg.resize(target, 0);
+}
+
 /// Marks a reply as spiked.
 fn spiked(a: Action, spike: bool) -> Action {
     match a {
@@ -286,17 +348,117 @@ struct Delayed {
 
 /// Sends delayed replies when they are due. Replies queue in order of
 /// arrival and share one latency, so the head is always due first (up to the
-/// microseconds by which concurrent handlers finish out of order).
+/// microseconds by which concurrent handlers finish out of order). All
+/// replies due by the time the task wakes go out together: those of one
+/// length to one peer (padded replies mostly are one length) as UDP GSO
+/// writes on Linux, the rest one by one. The server's send path was 40 % of
+/// its CPU in the 50 ms latency benchmark, where it shares the two cores
+/// with the crawler it measures.
 async fn send_delayed(sock: Arc<UdpSocket>, mut rx: mpsc::Receiver<Delayed>) {
     let mut batch = Vec::with_capacity(256);
+    let mut gso = cfg!(target_os = "linux");
     while rx.recv_many(&mut batch, 256).await > 0 {
-        for d in batch.drain(..) {
-            if d.due > Instant::now() {
-                tokio::time::sleep_until(d.due).await;
+        let mut start = 0;
+        while let Some(head) = batch.get(start) {
+            if head.due > Instant::now() {
+                tokio::time::sleep_until(head.due).await;
             }
-            let _ = sock.send_to(&d.bytes, d.peer).await;
+            let now = Instant::now();
+            let due = batch
+                .get(start..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|d| d.due <= now)
+                .count()
+                .max(1);
+            let end = start + due;
+            if let Some(group) = batch.get_mut(start..end) {
+                send_group(&sock, group, &mut gso).await;
+            }
+            start = end;
+        }
+        batch.clear();
+    }
+}
+
+/// Most segments in one GSO write (`UDP_MAX_SEGMENTS` of Linux 4.18-6.x),
+/// and most octets (a UDP payload's limit, less headroom).
+const GSO_MAX_SEGMENTS: usize = 64;
+const GSO_MAX_BYTES: usize = 65_000;
+
+/// Sends replies that are due, grouped by peer and length (reorders `group`).
+async fn send_group(sock: &UdpSocket, group: &mut [Delayed], gso: &mut bool) {
+    if *gso && group.len() > 1 {
+        group.sort_unstable_by_key(|d| (d.peer, d.bytes.len()));
+    }
+    let mut rest = group;
+    while let Some(first) = rest.first() {
+        let (peer, len) = (first.peer, first.bytes.len());
+        let max = (GSO_MAX_BYTES / len.max(1)).clamp(1, GSO_MAX_SEGMENTS);
+        let run = rest
+            .iter()
+            .take(max)
+            .take_while(|d| d.peer == peer && d.bytes.len() == len)
+            .count();
+        let (chunk, tail) = rest.split_at_mut(run);
+        if !(*gso && chunk.len() > 1 && send_gso(sock, chunk, gso).await) {
+            for d in chunk.iter() {
+                let _ = sock.send_to(&d.bytes, d.peer).await;
+            }
+        }
+        rest = tail;
+    }
+}
+
+/// One UDP GSO write of `chunk` (replies of one length to one peer):
+/// `sendmsg(2)` with a `UDP_SEGMENT` control message (`udp(7)`); the peer
+/// receives one datagram per reply. False when nothing was sent; a refusal
+/// that means the kernel cannot do GSO turns it off (`gso`).
+#[cfg(target_os = "linux")]
+async fn send_gso(sock: &UdpSocket, chunk: &[Delayed], gso: &mut bool) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
+    use std::io::IoSlice;
+    use std::os::fd::AsRawFd;
+    use tokio::io::Interest;
+
+    let (Some(first), Ok(segment)) = (
+        chunk.first(),
+        u16::try_from(chunk.first().map_or(0, |d| d.bytes.len())),
+    ) else {
+        return false;
+    };
+    let peer = SockaddrStorage::from(first.peer);
+    let iov: Vec<IoSlice<'_>> = chunk.iter().map(|d| IoSlice::new(&d.bytes)).collect();
+    let fd = sock.as_raw_fd();
+    let result = sock
+        .async_io(Interest::WRITABLE, || {
+            let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
+            sendmsg(fd, &iov, &cmsg, MsgFlags::empty(), Some(&peer)).map_err(std::io::Error::from)
+        })
+        .await;
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            let no_gso = [
+                Errno::EIO,
+                Errno::EINVAL,
+                Errno::ENOPROTOOPT,
+                Errno::EOPNOTSUPP,
+            ];
+            if e.raw_os_error()
+                .is_some_and(|c| no_gso.contains(&Errno::from_raw(c)))
+            {
+                *gso = false;
+            }
+            false
         }
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn send_gso(_: &UdpSocket, _: &[Delayed], _: &mut bool) -> bool {
+    false
 }
 
 /// Serves UDP until `stop` changes.

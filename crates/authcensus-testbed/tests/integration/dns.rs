@@ -363,3 +363,123 @@ fn silent_delegations_never_answer_and_are_reported() {
         "{silent} silent, {answering} answering"
     );
 }
+
+#[test]
+fn padded_queries_get_padded_replies_and_delayed_replies_arrive_once_each() {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    use std::collections::HashMap;
+
+    // RFC 7830 §3 / RFC 8467 §4.1: a query with a Padding option gets a
+    // reply padded to a multiple of 468 octets (within the client's payload
+    // size); one without gets none. The replies wait out the latency
+    // together, so the server sends them as GSO writes (one per peer and
+    // length): each must still arrive as its own datagram, once, not early.
+    let latency = Duration::from_millis(300);
+    let (t, _) = universe(30, 100);
+    let dir = t.path().join("u");
+    let tb = serve_faulty(
+        &dir,
+        FaultOptions {
+            latency,
+            ..FaultOptions::default()
+        },
+    );
+    let domains = std::fs::read_to_string(dir.join("domains.txt")).expect("domains");
+    let mut questions: Vec<(String, RecordType)> = Vec::new();
+    for d in domains.lines().filter(|d| !d.trim().is_empty()).take(20) {
+        questions.push((d.to_string(), RecordType::TXT));
+        questions.push((d.to_string(), RecordType::MX));
+        questions.push((format!("_dmarc.{d}"), RecordType::TXT));
+    }
+    questions.push(("no-such-name.tb-spf-split.com".into(), RecordType::A));
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut sent = HashMap::new();
+    let start = std::time::Instant::now();
+    for (i, (name, rtype)) in questions.iter().enumerate() {
+        for pad in [false, true] {
+            let id = u16::try_from(2 * i + usize::from(pad)).expect("id");
+            let mut m = Message::query();
+            m.metadata.id = id;
+            m.metadata.recursion_desired = true;
+            m.add_query(hickory_proto::op::Query::query(
+                Name::from_ascii(format!("{name}.")).expect("name"),
+                *rtype,
+            ));
+            let mut e = Edns::new();
+            e.set_max_payload(1232);
+            if pad {
+                e.options_mut().insert(EdnsOption::Unknown(12, vec![0; 9]));
+            }
+            m.set_edns(e);
+            sock.send_to(&m.to_vec().expect("encode"), tb.dns_addr)
+                .expect("send");
+            sent.insert(id, std::time::Instant::now());
+        }
+    }
+    assert!(
+        start.elapsed() < latency,
+        "all sent before the first reply was due"
+    );
+    let mut replies: HashMap<u16, Vec<u8>> = HashMap::new();
+    let mut buf = [0u8; 4096];
+    while replies.len() < sent.len() {
+        let Ok((n, _)) = sock.recv_from(&mut buf) else {
+            break;
+        };
+        let id = u16::from_be_bytes([buf[0], buf[1]]);
+        assert!(
+            sent[&id].elapsed() >= latency - Duration::from_millis(1),
+            "reply {id} came back early"
+        );
+        assert!(
+            replies.insert(id, buf[..n].to_vec()).is_none(),
+            "one reply per query ({id})"
+        );
+    }
+    assert_eq!(replies.len(), sent.len(), "every query answered");
+    let mut padded_lengths = Vec::new();
+    for (i, question) in questions.iter().enumerate() {
+        let id = u16::try_from(2 * i).expect("id");
+        let plain = &replies[&id];
+        let padded = &replies[&(id + 1)];
+        let (p, q) = (
+            Message::from_vec(plain).expect("plain decodes"),
+            Message::from_vec(padded).expect("padded decodes"),
+        );
+        let has_padding = |m: &Message| {
+            m.edns
+                .as_ref()
+                .is_some_and(|e| e.options().get(EdnsCode::Padding).is_some())
+        };
+        assert!(
+            !has_padding(&p),
+            "{:?}: unpadded query, unpadded reply",
+            question
+        );
+        if plain.len() + 4 <= 2 * 468 {
+            assert!(has_padding(&q), "{:?}: padded", question);
+            assert_eq!(
+                padded.len() % 468,
+                0,
+                "{:?}: {} octets",
+                question,
+                padded.len()
+            );
+        }
+        assert_eq!(p.metadata.response_code, q.metadata.response_code);
+        assert_eq!(p.answers, q.answers, "{:?}: same answers", question);
+        assert_eq!(p.authorities, q.authorities);
+        padded_lengths.push(padded.len());
+    }
+    assert!(
+        padded_lengths.iter().filter(|&&l| l == 468).count() > questions.len() / 2,
+        "most padded replies fill one block: {padded_lengths:?}"
+    );
+    assert!(
+        replies.values().any(|r| Message::from_vec(r)
+            .is_ok_and(|m| m.metadata.response_code == ResponseCode::NXDomain)),
+        "an NXDOMAIN among them"
+    );
+}
