@@ -577,3 +577,52 @@ pub fn lookup<'a>(data: &'a ZoneData, name: &str, rtype: RecordType) -> &'a [Rec
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Query;
+    use hickory_proto::rr::Name;
+
+    fn reply(edns: bool) -> Vec<u8> {
+        let mut m = Message::response(7, OpCode::Query);
+        m.add_query(Query::query(
+            Name::from_ascii("example.com.").expect("name"),
+            RecordType::TXT,
+        ));
+        if edns {
+            m.set_edns(Edns::new());
+        }
+        m.to_vec().expect("encode")
+    }
+
+    #[test]
+    fn replies_are_padded_to_whole_blocks_within_the_limit() {
+        let plain = reply(true);
+        let mut padded = plain.clone();
+        pad_reply(&mut padded, REPLY_BLOCK, 1232);
+        assert_eq!(padded.len(), REPLY_BLOCK);
+        let m = Message::from_vec(&padded).expect("decodes");
+        assert!(
+            m.edns
+                .expect("edns")
+                .options()
+                .get(EdnsCode::Padding)
+                .is_some()
+        );
+        assert_eq!(m.queries, Message::from_vec(&plain).expect("plain").queries);
+        // RFC 7830 §3: not past the client's payload size.
+        let mut small = plain.clone();
+        pad_reply(&mut small, REPLY_BLOCK, REPLY_BLOCK - 1);
+        assert_eq!(small, plain);
+        // No OPT record at the end: left alone.
+        let no_edns = reply(false);
+        let mut same = no_edns.clone();
+        pad_reply(&mut same, REPLY_BLOCK, 1232);
+        assert_eq!(same, no_edns);
+        // A reply padded already is not padded again.
+        let mut twice = padded.clone();
+        pad_reply(&mut twice, REPLY_BLOCK, 4096);
+        assert_eq!(twice, padded);
+    }
+}
