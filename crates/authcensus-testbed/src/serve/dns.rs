@@ -138,15 +138,16 @@ impl DnsState {
             .edns
             .as_ref()
             .is_some_and(|e| e.options().get(EdnsCode::Padding).is_some());
-        let limit = match (&req.edns, udp) {
-            (_, false) => usize::from(u16::MAX),
-            (Some(e), true) => usize::from(e.max_payload().clamp(512, MAX_UDP)),
-            (None, true) => 512,
+        // The client's UDP payload size (RFC 6891 §6.2.3), at most ours.
+        let limit = match &req.edns {
+            Some(e) => e.max_payload().clamp(512, MAX_UDP),
+            None => 512,
         };
-        match self.respond(&req, udp) {
+        match self.respond(&req, udp, limit) {
             Action::Reply(mut out, spike) => {
                 if padded {
-                    pad_reply(&mut out, REPLY_BLOCK, limit);
+                    let room = if udp { limit } else { u16::MAX };
+                    pad_reply(&mut out, REPLY_BLOCK, usize::from(room));
                 }
                 Action::Reply(out, spike)
             }
@@ -154,21 +155,18 @@ impl DnsState {
         }
     }
 
-    /// The answer to the query `req`, unpadded.
-    fn respond(&self, req: &Message, udp: bool) -> Action {
+    /// The answer to the query `req`, unpadded; `limit` is the client's UDP
+    /// payload size.
+    fn respond(&self, req: &Message, udp: bool, limit: u16) -> Action {
         let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
         resp.metadata.recursion_desired = req.metadata.recursion_desired;
         resp.metadata.recursion_available = true;
         resp.queries = req.queries.clone();
-        let limit = match &req.edns {
-            Some(e) => {
-                let mut edns = Edns::new();
-                edns.set_max_payload(MAX_UDP);
-                resp.set_edns(edns);
-                e.max_payload().clamp(512, MAX_UDP)
-            }
-            None => 512,
-        };
+        if req.edns.is_some() {
+            let mut edns = Edns::new();
+            edns.set_max_payload(MAX_UDP);
+            resp.set_edns(edns);
+        }
         let [q] = req.queries.as_slice() else {
             resp.metadata.response_code = ResponseCode::FormErr;
             return encode(&resp);
@@ -422,10 +420,10 @@ async fn send_gso(sock: &UdpSocket, chunk: &[Delayed], gso: &mut bool) -> bool {
     use std::os::fd::AsRawFd;
     use tokio::io::Interest;
 
-    let (Some(first), Ok(segment)) = (
-        chunk.first(),
-        u16::try_from(chunk.first().map_or(0, |d| d.bytes.len())),
-    ) else {
+    let Some(first) = chunk.first() else {
+        return false;
+    };
+    let Ok(segment) = u16::try_from(first.bytes.len()) else {
         return false;
     };
     let peer = SockaddrStorage::from(first.peer);
