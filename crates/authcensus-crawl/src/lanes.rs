@@ -133,6 +133,7 @@ where
     R: Resolver + Send + Sync + 'static,
     O: OrgDomain + Send + Sync + 'static,
 {
+    lower_priority(ctx.settings.nice);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -152,6 +153,29 @@ where
     });
     drop(runtime);
     out
+}
+
+/// Adds `nice` to the calling thread's nice value (at most 19, the lowest
+/// priority; `setpriority(2)`: on Linux the nice value belongs to each
+/// thread, and `PRIO_PROCESS` with ID 0 names the calling one). Raising
+/// one's own nice value needs no privilege. Elsewhere the call would lower
+/// the whole process once per lane, so nothing is changed there. A refusal
+/// is logged, and the crawl goes on at the priority it has.
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let result = getpriority_process(None)
+            .and_then(|now| setpriority_process(None, now.saturating_add(nice).min(19)));
+        if let Err(e) = result {
+            tracing::warn!("cannot lower a crawl thread's CPU priority by {nice}: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    tracing::debug!("--nice {nice} ignored: thread priorities are set on Linux only");
 }
 
 /// Crawls targets from the shared queue, up to `per_lane` at once, until

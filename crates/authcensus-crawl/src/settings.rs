@@ -64,6 +64,16 @@ pub struct CrawlSettings {
     /// what is measured, so not in the manifest.
     #[serde(skip)]
     pub threads: usize,
+    /// Added to each crawl thread's nice value (Linux; 0 leaves it alone,
+    /// the library's default). The binary's `--nice` defaults to 10: a
+    /// resolver on the same machine (Unbound, or Knot in the benchmarks)
+    /// then runs as soon as a query reaches it instead of waiting for the
+    /// crawl threads' time slices, so answers come back sooner and the
+    /// crawl, bound by its in-flight window over the round trip, gets more
+    /// done (`benches/README.md`, "Nice crawl threads"). Not a limit on what
+    /// is measured, so not in the manifest.
+    #[serde(skip)]
+    pub nice: i32,
     /// SPF walk limits (RFC 7208 §4.6.4 and the analysis work bounds).
     #[serde(serialize_with = "ser_limits")]
     pub spf_limits: Limits,
@@ -115,6 +125,7 @@ impl Default for CrawlSettings {
         CrawlSettings {
             concurrency: 1024,
             threads: 1,
+            nice: 0,
             spf_limits: Limits::default(),
             mta_sts_fetch_timeout: Duration::from_secs(20),
             max_policy_body: DEFAULT_MAX_POLICY_BODY,

@@ -30,7 +30,7 @@ enum Command {
     Domains(domains::DomainsArgs),
     /// Crawl domains: fetch and classify SPF, DMARC, MX, MTA-STS, TLS-RPT,
     /// BIMI and NS for each, writing a Parquet snapshot.
-    Crawl(crawl::CrawlArgs),
+    Crawl(Box<crawl::CrawlArgs>),
     /// Generate a synthetic universe, serve it on loopback, crawl two months
     /// of it and print the report and diff (no internet needed).
     Demo(demo::DemoArgs),
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Domains(args) => domains::run(args),
-        Command::Crawl(args) => crawl::run(args),
+        Command::Crawl(args) => crawl::run(*args),
         Command::Demo(args) => demo::run(args),
         Command::Testbed(args) => testbed::run(args),
         Command::Report(args) => report::run(args),

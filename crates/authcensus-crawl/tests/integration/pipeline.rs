@@ -402,6 +402,54 @@ async fn each_lane_runs_its_setup_on_its_own_thread_and_keeps_it_to_the_end() {
     assert_eq!(ended.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
+/// The calling thread's nice value, from `/proc/thread-self/stat` (field 19;
+/// the fields are counted after the command name, which may hold spaces).
+#[cfg(target_os = "linux")]
+fn thread_nice() -> i32 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_threads_run_at_the_nice_value_they_were_given_and_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let settings = CrawlSettings {
+        concurrency: 16,
+        threads: 2,
+        nice: 3,
+        system_roots: false,
+        ..CrawlSettings::default()
+    };
+    let mut ctx: CrawlContext<MemoryResolver, Org> =
+        CrawlContext::new(universe(), org as Org, settings).unwrap();
+    let s = Arc::clone(&seen);
+    ctx.lane_setup = Some(lane_setup(move || {
+        let s = Arc::clone(&s);
+        async move {
+            s.lock().unwrap().push(thread_nice());
+            Ok::<_, String>(())
+        }
+    }));
+    let before = thread_nice();
+    let summary = run_with(
+        ctx,
+        dir.path(),
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    assert_one_row_per_domain(&read_back(dir.path()), N);
+    // Each lane added 3 to the nice value it started with (19 at most);
+    // the thread that started the crawl kept its own.
+    let want = (before + 3).min(19);
+    assert_eq!(*seen.lock().unwrap(), vec![want, want]);
+    assert_eq!(thread_nice(), before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lane_setup_failure_is_a_crawl_error() {
     let dir = tempfile::tempdir().unwrap();

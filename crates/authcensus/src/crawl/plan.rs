@@ -66,6 +66,11 @@ pub struct CrawlArgs {
     /// Threads crawling domains, each with its own event loop and DNS sockets [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Added to the crawl threads' nice value, 0-19 (Linux). A resolver on the same machine then gets
+    /// the CPU first whenever a query reaches it, so answers come back sooner; 0 runs them at the
+    /// priority the crawl was started with.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
+    nice: u8,
     /// Floor of each resolver's adaptive in-flight window [default: 8], divided among the threads. The
     /// window halves on bursts of timeouts, reading them as congestion; on a
     /// path whose losses are random or whose timeouts come from servers that
@@ -252,6 +257,7 @@ impl CrawlPlan {
         let mut crawl = CrawlSettings {
             concurrency: args.concurrency,
             threads,
+            nice: i32::from(args.nice),
             ca_file: args.ca_file,
             https_port: args.mta_sts_port,
             mta_sts_fetch_timeout: fetch_timeout,
