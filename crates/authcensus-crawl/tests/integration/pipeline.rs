@@ -94,13 +94,37 @@ fn context_with_threads(threads: usize) -> CrawlContext<MemoryResolver, Org> {
 /// A context over [`universe`] with `concurrency` domains in flight on
 /// `threads` lanes and `org` as the organisational-domain oracle.
 fn context_with(concurrency: usize, threads: usize, org: Org) -> CrawlContext<MemoryResolver, Org> {
+    context_from(
+        CrawlSettings {
+            concurrency,
+            threads,
+            ..CrawlSettings::default()
+        },
+        org,
+    )
+}
+
+/// A context over [`universe`] with `settings` (the system roots off).
+fn context_from(settings: CrawlSettings, org: Org) -> CrawlContext<MemoryResolver, Org> {
     let settings = CrawlSettings {
-        concurrency,
-        threads,
         system_roots: false,
-        ..CrawlSettings::default()
+        ..settings
     };
     CrawlContext::new(universe(), org, settings).unwrap()
+}
+
+/// Crawls every domain of [`universe`] with `ctx` into `out` and checks the
+/// run completed with one row per domain.
+async fn crawl_all(ctx: CrawlContext<MemoryResolver, Org>, out: &Path) {
+    let summary = run_with(
+        ctx,
+        out,
+        (0..N).map(|i| target(&name(i))),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(summary.complete);
+    assert_one_row_per_domain(&read_back(out), N);
 }
 
 async fn run_with(
@@ -386,15 +410,7 @@ async fn each_lane_runs_its_setup_on_its_own_thread_and_keeps_it_to_the_end() {
             Ok::<_, String>(LaneEnd(e))
         }
     }));
-    let summary = run_with(
-        ctx,
-        dir.path(),
-        (0..N).map(|i| target(&name(i))),
-        CancellationToken::new(),
-    )
-    .await;
-    assert!(summary.complete);
-    assert_one_row_per_domain(&read_back(dir.path()), N);
+    crawl_all(ctx, dir.path()).await;
     let threads = threads.lock().unwrap().clone();
     let distinct: BTreeSet<String> = threads.iter().map(|t| format!("{t:?}")).collect();
     assert_eq!((threads.len(), distinct.len()), (3, 3), "{threads:?}");
@@ -420,11 +436,9 @@ async fn crawl_threads_run_at_the_nice_value_they_were_given_and_nothing_else_do
         concurrency: 16,
         threads: 2,
         nice: 3,
-        system_roots: false,
         ..CrawlSettings::default()
     };
-    let mut ctx: CrawlContext<MemoryResolver, Org> =
-        CrawlContext::new(universe(), org as Org, settings).unwrap();
+    let mut ctx = context_from(settings, org);
     let s = Arc::clone(&seen);
     ctx.lane_setup = Some(lane_setup(move || {
         let s = Arc::clone(&s);
@@ -434,15 +448,7 @@ async fn crawl_threads_run_at_the_nice_value_they_were_given_and_nothing_else_do
         }
     }));
     let before = thread_nice();
-    let summary = run_with(
-        ctx,
-        dir.path(),
-        (0..N).map(|i| target(&name(i))),
-        CancellationToken::new(),
-    )
-    .await;
-    assert!(summary.complete);
-    assert_one_row_per_domain(&read_back(dir.path()), N);
+    crawl_all(ctx, dir.path()).await;
     // Each lane added 3 to the nice value it started with (19 at most);
     // the thread that started the crawl kept its own.
     let want = (before + 3).min(19);
