@@ -16,7 +16,7 @@ use hickory_proto::rr::rdata::opt::EdnsCode;
 use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use super::FaultOptions;
@@ -26,6 +26,7 @@ use crate::generate::ApexSet;
 use crate::rng::Rng;
 
 mod fast;
+pub(super) mod gso;
 
 /// Largest UDP payload the server sends.
 pub const MAX_UDP: u16 = 1232;
@@ -407,7 +408,7 @@ async fn send_group(sock: &UdpSocket, group: &mut [Delayed], gso: &mut bool) {
             .take_while(|d| d.peer == peer && d.bytes.len() == len)
             .count();
         let (chunk, tail) = rest.split_at_mut(run);
-        if !(*gso && chunk.len() > 1 && send_gso(sock, chunk, gso).await) {
+        if !(*gso && chunk.len() > 1 && gso::send(sock, chunk, gso).await) {
             for d in chunk.iter() {
                 let _ = sock.send_to(&d.bytes, d.peer).await;
             }
@@ -416,58 +417,13 @@ async fn send_group(sock: &UdpSocket, group: &mut [Delayed], gso: &mut bool) {
     }
 }
 
-/// One UDP GSO write of `chunk` (replies of one length to one peer):
-/// `sendmsg(2)` with a `UDP_SEGMENT` control message (`udp(7)`); the peer
-/// receives one datagram per reply. False when nothing was sent; a refusal
-/// that means the kernel cannot do GSO turns it off (`gso`).
-#[cfg(target_os = "linux")]
-async fn send_gso(sock: &UdpSocket, chunk: &[Delayed], gso: &mut bool) -> bool {
-    use nix::errno::Errno;
-    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
-    use std::io::IoSlice;
-    use std::os::fd::AsRawFd;
-    use tokio::io::Interest;
-
-    let Some(first) = chunk.first() else {
-        return false;
-    };
-    let Ok(segment) = u16::try_from(first.bytes.len()) else {
-        return false;
-    };
-    let peer = SockaddrStorage::from(first.peer);
-    let iov: Vec<IoSlice<'_>> = chunk.iter().map(|d| IoSlice::new(&d.bytes)).collect();
-    let fd = sock.as_raw_fd();
-    let result = sock
-        .async_io(Interest::WRITABLE, || {
-            let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
-            sendmsg(fd, &iov, &cmsg, MsgFlags::empty(), Some(&peer)).map_err(std::io::Error::from)
-        })
-        .await;
-    match result {
-        Ok(_) => true,
-        Err(e) => {
-            let no_gso = [
-                Errno::EIO,
-                Errno::EINVAL,
-                Errno::ENOPROTOOPT,
-                Errno::EOPNOTSUPP,
-            ];
-            if e.raw_os_error()
-                .is_some_and(|c| no_gso.contains(&Errno::from_raw(c)))
-            {
-                *gso = false;
-            }
-            false
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn send_gso(_: &UdpSocket, _: &[Delayed], _: &mut bool) -> bool {
-    false
-}
-
 /// Serves UDP until `stop` changes.
+///
+/// On Linux the socket (bound with [`gso::enable_gro`]) asks for UDP GRO
+/// (`udp(7)`): a burst of equal-length
+/// queries one client sent as a GSO write (authcensus pads its queries for
+/// that) then arrives in one receive call, split here at the segment size,
+/// instead of one system call per query.
 pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Receiver<bool>) {
     let sock = Arc::new(sock);
     let slots = Arc::new(Semaphore::new(MAX_UDP_IN_FLIGHT));
@@ -478,51 +434,71 @@ pub async fn run_udp(sock: UdpSocket, state: Arc<DnsState>, mut stop: watch::Rec
         tokio::spawn(send_delayed(Arc::clone(&sock), rx));
         tx
     });
+    let gro = gso::gro_enabled(&sock);
     let mut buf = vec![0u8; 65_535];
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            r = sock.recv_from(&mut buf) => {
-                let Ok((n, peer)) = r else { continue };
+            r = gso::recv(&sock, &mut buf, gro) => {
+                let Ok((n, segment, peer)) = r else { continue };
                 let received = Instant::now();
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
-                // With a fixed latency, answer inline and queue the reply:
-                // building an answer never waits, and a task per query cost
-                // as much as the answer itself (the latency benchmark shares
-                // its two cores with the crawler, so the server's CPU per
-                // query limits the crawl it measures).
-                if let Some(tx) = &delayed {
-                    match state.handle(buf.get(..n).unwrap_or(&[]), true) {
-                        Action::Reply(out, false) => {
-                            let due = received + state.faults.latency;
-                            // A full queue drops the reply.
-                            let _ = tx.try_send(Delayed { due, peer, bytes: out });
-                        }
-                        Action::Reply(out, true) => {
-                            let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
-                            tokio::spawn(async move {
-                                let _permit = permit;
-                                delay(&state, true).await;
-                                let _ = sock.send_to(&out, peer).await;
-                            });
-                        }
-                        Action::Drop => {}
-                    }
-                    continue;
+                // Bounded: at most 65,535 segments of at least one octet.
+                for query in buf.get(..n).unwrap_or(&[]).chunks(segment.max(1)) {
+                    let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
+                    on_query(&state, &sock, delayed.as_ref(), query, peer, received, permit);
                 }
-                let bytes = buf[..n].to_vec();
-                let (state, sock) = (Arc::clone(&state), Arc::clone(&sock));
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let Action::Reply(out, spike) = state.handle(&bytes, true) else {
-                        return;
-                    };
-                    delay(&state, spike).await;
-                    let _ = sock.send_to(&out, peer).await;
-                });
             }
         }
     }
+}
+
+/// Answers one UDP query. With a fixed latency, inline, the reply queued
+/// for the send task: building an answer never waits, and a task per query
+/// cost as much as the answer itself (the latency benchmark shares its two
+/// cores with the crawler, so the server's CPU per query limits the crawl
+/// it measures).
+fn on_query(
+    state: &Arc<DnsState>,
+    sock: &Arc<UdpSocket>,
+    delayed: Option<&mpsc::Sender<Delayed>>,
+    query: &[u8],
+    peer: SocketAddr,
+    received: Instant,
+    permit: OwnedSemaphorePermit,
+) {
+    if let Some(tx) = delayed {
+        match state.handle(query, true) {
+            Action::Reply(out, false) => {
+                let due = received + state.faults.latency;
+                // A full queue drops the reply.
+                let _ = tx.try_send(Delayed {
+                    due,
+                    peer,
+                    bytes: out,
+                });
+            }
+            Action::Reply(out, true) => {
+                let (state, sock) = (Arc::clone(state), Arc::clone(sock));
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    delay(&state, true).await;
+                    let _ = sock.send_to(&out, peer).await;
+                });
+            }
+            Action::Drop => {}
+        }
+        return;
+    }
+    let bytes = query.to_vec();
+    let (state, sock) = (Arc::clone(state), Arc::clone(sock));
+    tokio::spawn(async move {
+        let _permit = permit;
+        let Action::Reply(out, spike) = state.handle(&bytes, true) else {
+            return;
+        };
+        delay(&state, spike).await;
+        let _ = sock.send_to(&out, peer).await;
+    });
 }
 
 async fn tcp_conn(mut s: TcpStream, state: Arc<DnsState>) {

@@ -483,3 +483,101 @@ fn padded_queries_get_padded_replies_and_delayed_replies_arrive_once_each() {
         "an NXDOMAIN among them"
     );
 }
+
+/// Queries of one length, as a crawler's GSO write sends them: each padded
+/// (RFC 7830) to `len` octets.
+#[cfg(target_os = "linux")]
+fn padded_query(id: u16, name: &str, rtype: RecordType, len: usize) -> Vec<u8> {
+    use hickory_proto::rr::rdata::opt::EdnsOption;
+    let build = |pad: usize| {
+        let mut m = Message::query();
+        m.metadata.id = id;
+        m.metadata.recursion_desired = true;
+        m.add_query(hickory_proto::op::Query::query(
+            Name::from_ascii(format!("{name}.")).expect("name"),
+            rtype,
+        ));
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        e.options_mut()
+            .insert(EdnsOption::Unknown(12, vec![0; pad]));
+        m.set_edns(e);
+        m.to_vec().expect("encode")
+    };
+    let bare = build(0).len();
+    let q = build(len - bare);
+    assert_eq!(q.len(), len);
+    q
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn every_query_of_a_gso_burst_is_answered_once() {
+    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
+    use std::collections::HashMap;
+    use std::io::IoSlice;
+    use std::os::fd::AsRawFd;
+
+    // authcensus sends a burst of padded queries as one GSO write; the server
+    // reads such a burst in one call (UDP GRO) and must answer each query in
+    // it, the short last one too, with and without a fixed latency.
+    let (t, _) = universe(31, 100);
+    let dir = t.path().join("u");
+    let domains = std::fs::read_to_string(dir.join("domains.txt")).expect("domains");
+    let names: Vec<&str> = domains
+        .lines()
+        .filter(|d| !d.trim().is_empty())
+        .take(40)
+        .collect();
+    for latency in [Duration::ZERO, Duration::from_millis(50)] {
+        let tb = serve_faulty(
+            &dir,
+            FaultOptions {
+                latency,
+                ..FaultOptions::default()
+            },
+        );
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        let mut burst: Vec<Vec<u8>> = Vec::new();
+        let mut asked = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            let id = u16::try_from(i).expect("id");
+            burst.push(padded_query(id, name, RecordType::TXT, 256));
+            asked.insert(id, name.to_string());
+        }
+        // The last query shorter, as GSO allows.
+        let last = u16::try_from(names.len()).expect("id");
+        burst.push(padded_query(last, names[0], RecordType::MX, 128));
+        asked.insert(last, names[0].to_string());
+        let segment = 256u16;
+        let iov: Vec<IoSlice<'_>> = burst.iter().map(|d| IoSlice::new(d)).collect();
+        let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
+        let peer = SockaddrStorage::from(tb.dns_addr);
+        sendmsg(
+            sock.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::empty(),
+            Some(&peer),
+        )
+        .expect("GSO write");
+        let mut answered: HashMap<u16, String> = HashMap::new();
+        let mut buf = [0u8; 4096];
+        while answered.len() < asked.len() {
+            let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                break;
+            };
+            let m = Message::from_vec(&buf[..n]).expect("reply decodes");
+            let q = m.queries.first().expect("question echoed");
+            let name = q.name().to_ascii().trim_end_matches('.').to_string();
+            assert!(
+                answered.insert(m.metadata.id, name).is_none(),
+                "one reply per query ({})",
+                m.metadata.id
+            );
+        }
+        assert_eq!(answered, asked, "latency {latency:?}");
+    }
+}
