@@ -26,7 +26,7 @@ use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
 use crate::udp::{GSO_SEGMENT, Reply, SocketSet};
 use crate::window::WindowEvent;
-use crate::wire::{Chain, encode_query, follow_chain, pad_query, parse_name, record_type};
+use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
 
 const RCODE_NOERROR: u16 = 0;
 const RCODE_SERVFAIL: u16 = 2;
@@ -408,12 +408,10 @@ impl DnsClient {
         let Some(reg) = socket.register(name, rtype, sent_at) else {
             return Attempt::NetError;
         };
-        let Some(mut bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload) else {
+        let block = if socket.pads() { GSO_SEGMENT } else { 0 };
+        let Some(bytes) = encode_query(reg.id(), name, rtype, inner.cfg.edns_payload, block) else {
             return Attempt::NetError;
         };
-        if socket.pads() {
-            pad_query(&mut bytes, GSO_SEGMENT);
-        }
         socket.enqueue(&reg, bytes);
         bump(&inner.stats.sent);
         let _gauge = Outstanding::new(&inner.stats);
@@ -448,7 +446,7 @@ impl DnsClient {
         let _permit = inner.in_flight.acquire().await.ok()?;
         self.take_rate_permits(idx).await;
         let id: u16 = rand::random();
-        let bytes = encode_query(id, name, rtype, inner.cfg.edns_payload)?;
+        let bytes = encode_query(id, name, rtype, inner.cfg.edns_payload, 0)?;
         bump(&inner.stats.sent);
         let msg = tcp::exchange(upstream, &bytes, id, name, rtype, inner.cfg.attempt_timeout)
             .await

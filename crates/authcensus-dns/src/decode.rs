@@ -481,7 +481,14 @@ fn name_is(buf: &[u8], at: usize, name: &Name) -> bool {
 /// hickory's `Name::to_ascii` does (the strings the crawl wrote before this
 /// decoder; a test compares them).
 pub(crate) fn name_string(buf: &[u8], at: usize) -> String {
-    let mut s = String::new();
+    // Sized first (a second walk over a few labels is cheaper than the
+    // reallocations of growing the string label by label); escapes, rare,
+    // may still grow it.
+    let len: usize = Labels::new(buf, at)
+        .map_while(|l| l)
+        .map(|l| l.len() + 1)
+        .sum();
+    let mut s = String::with_capacity(len.saturating_sub(1));
     for (i, label) in Labels::new(buf, at).map_while(|l| l).enumerate() {
         if i > 0 {
             s.push('.');

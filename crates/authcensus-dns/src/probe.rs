@@ -63,7 +63,7 @@ async fn probe_inner(upstream: SocketAddr, tries: u32, wait: Duration) -> io::Re
     let mut buf = vec![0u8; 65_535];
     for _ in 0..tries {
         let id: u16 = rand::random();
-        let query = encode_query(id, &name, RecordType::A, 1232)
+        let query = encode_query(id, &name, RecordType::A, 1232, 0)
             .ok_or_else(|| io::Error::other("cannot encode the probe query"))?;
         sock.send(&query).await?;
         let deadline = tokio::time::Instant::now() + wait;

@@ -105,17 +105,25 @@ pub(crate) fn name_string(n: &Name) -> String {
 /// took 3.5 % of the crawler's CPU (benches/README.md). The bytes are the
 /// ones hickory writes for the same query (a test compares them). `None`
 /// when the name's wire form would exceed 255 octets (RFC 1035 §2.3.4).
+/// With `pad_block` > 0 the query is padded as [`pad_query`] does, in the
+/// same buffer (sized for it: growing it was one reallocation per query).
 pub(crate) fn encode_query(
     id: u16,
     name: &Name,
     rtype: RecordType,
     payload: u16,
+    pad_block: usize,
 ) -> Option<Vec<u8>> {
     let name_len: usize = name.iter().map(|l| l.len() + 1).sum::<usize>() + 1;
     if name_len > 255 {
         return None;
     }
-    let mut out = Vec::with_capacity(12 + name_len + 4 + 11);
+    let len = 12 + name_len + 4 + 11;
+    let capacity = match pad_block {
+        0 => len,
+        b => (len + 4).div_ceil(b) * b,
+    };
+    let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(&id.to_be_bytes());
     // QR=0, OPCODE=QUERY, RD=1; RCODE 0. QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 1.
     out.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
@@ -133,6 +141,7 @@ pub(crate) fn encode_query(
     out.extend_from_slice(&41u16.to_be_bytes());
     out.extend_from_slice(&payload.to_be_bytes());
     out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    pad_query(&mut out, pad_block);
     Some(out)
 }
 
@@ -456,7 +465,7 @@ mod tests {
             let name = n(name);
             let id = 0x1234u16.wrapping_mul(i as u16 + 1);
             for payload in [512u16, 1232, 4096] {
-                let ours = encode_query(id, &name, rtype, payload).unwrap();
+                let ours = encode_query(id, &name, rtype, payload, 0).unwrap();
                 assert_eq!(
                     ours,
                     hickory_query(id, &name, rtype, payload),
@@ -468,7 +477,7 @@ mod tests {
             }
         }
         // The root name: one zero octet.
-        let root = encode_query(1, &Name::root(), RecordType::NS, 1232).unwrap();
+        let root = encode_query(1, &Name::root(), RecordType::NS, 1232, 0).unwrap();
         assert_eq!(root, hickory_query(1, &Name::root(), RecordType::NS, 1232));
     }
 
@@ -494,7 +503,7 @@ mod tests {
         let mut lengths = Vec::new();
         for name in names {
             let name = n(name);
-            let plain = encode_query(7, &name, RecordType::TXT, 1232).unwrap();
+            let plain = encode_query(7, &name, RecordType::TXT, 1232, 0).unwrap();
             let mut padded = plain.clone();
             pad_query(&mut padded, 128);
             assert_eq!(padded.len() % 128, 0, "{name}: {} octets", padded.len());
@@ -510,16 +519,21 @@ mod tests {
             assert_eq!(back.queries[0].name(), &name);
             assert_eq!(back.queries[0].query_type(), RecordType::TXT);
             assert_eq!(back.max_payload(), 1232);
+            // Encoded padded at once: the same bytes, in a buffer of the
+            // final size from the start.
+            let direct = encode_query(7, &name, RecordType::TXT, 1232, 128).unwrap();
+            assert_eq!(direct, padded, "{name}");
+            assert_eq!(direct.capacity(), direct.len(), "{name}");
             lengths.push(padded.len());
         }
         assert_eq!(lengths, [128, 128, 128, 128, 256, 256]);
         // Padding twice, or a block of 0, changes nothing.
-        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232).unwrap();
+        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232, 0).unwrap();
         pad_query(&mut q, 128);
         let once = q.clone();
         pad_query(&mut q, 128);
         assert_eq!(q, once);
-        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232).unwrap();
+        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232, 0).unwrap();
         let plain = q.clone();
         pad_query(&mut q, 0);
         assert_eq!(q, plain);
