@@ -109,3 +109,85 @@ async fn without_gso_queries_are_not_padded() {
     }
     assert_eq!(st.gso_datagrams, 0);
 }
+
+/// A server that answers a whole burst of queries with GSO writes, one per
+/// client socket, as `authcensus testbed serve` does: the client reads each
+/// write in one call (UDP GRO) and must still see every reply on its own.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_sent_as_one_gso_write_each_reach_their_query() {
+    use hickory_proto::op::{Message, MessageType};
+    use hickory_proto::rr::{RData, Record, rdata::A};
+    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
+    use std::collections::BTreeMap;
+    use std::io::IoSlice;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    const BURST: usize = 60;
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    // Names of one length, so every reply has one length.
+    let name = |i: usize| format!("g{i:03}.example");
+    let answering = std::thread::spawn(move || {
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut by_client: BTreeMap<SocketAddr, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..BURST {
+            let (n, from) = server.recv_from(&mut buf).unwrap();
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let qname = q.queries[0].name().clone();
+            let i: usize = qname.to_ascii()[1..4].parse().unwrap();
+            let mut r = Message::response(q.metadata.id, q.metadata.op_code);
+            r.metadata.message_type = MessageType::Response;
+            r.metadata.recursion_desired = true;
+            r.metadata.recursion_available = true;
+            r.queries = q.queries.clone();
+            r.answers
+                .push(Record::from_rdata(qname, 300, RData::A(A(ip(i)))));
+            by_client.entry(from).or_default().push(r.to_vec().unwrap());
+        }
+        let mut largest = 0;
+        for (to, replies) in &by_client {
+            let segment = u16::try_from(replies[0].len()).unwrap();
+            assert!(replies.iter().all(|r| r.len() == replies[0].len()));
+            let iov: Vec<IoSlice<'_>> = replies.iter().map(|r| IoSlice::new(r)).collect();
+            let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
+            let peer = SockaddrStorage::from(*to);
+            sendmsg(
+                server.as_raw_fd(),
+                &iov,
+                &cmsg,
+                MsgFlags::empty(),
+                Some(&peer),
+            )
+            .unwrap();
+            largest = largest.max(replies.len());
+        }
+        largest
+    });
+    let mut cfg = DnsConfig::new(vec![addr]);
+    cfg.attempt_timeout = Duration::from_secs(3);
+    cfg.retries = 0;
+    let c = DnsClient::new(cfg).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..BURST {
+        let (c, name) = (c.clone(), name(i));
+        tasks.spawn(async move { (i, c.query(&name, QueryType::A).await) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (i, out) = done.unwrap();
+        assert_eq!(out.status, QueryStatus::Answer, "query {i}");
+        assert_eq!(out.records.len(), 1, "query {i}");
+        assert_eq!(out.records[0].data, RecordData::A(ip(i)), "query {i}");
+    }
+    let largest = answering.join().unwrap();
+    assert!(largest > 1, "some GSO write carried several replies");
+    let st = c.stats().snapshot();
+    assert_eq!(
+        (st.received, st.dropped_malformed, st.dropped_mismatched),
+        (BURST as u64, 0, 0)
+    );
+}
