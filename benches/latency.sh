@@ -13,6 +13,8 @@
 #   LAT_SAMPLE=N      domains crawled per run (default 50000, the first N)
 #   LAT_ROUNDS=N      interleaved rounds (default 3)
 #   LAT_MS=N          injected latency (default 50)
+#   LAT_CONCURRENCY=N --concurrency of the crawls (default 2048, as e2e.sh)
+#   LAT_WINDOW_MAX=N  --window-max of the crawls (default 8192, as e2e.sh)
 # Prints one line per run: steady domains/s and queries/s (benches/steady.py),
 # wall time, crawler and server CPU µs per query, timeouts. Needs duckdb
 # (Python) and /usr/bin/time.
@@ -24,6 +26,8 @@ U="${LAT_UNIVERSE:-}"
 N="${LAT_SAMPLE:-50000}"
 ROUNDS="${LAT_ROUNDS:-3}"
 MS="${LAT_MS:-50}"
+CONC="${LAT_CONCURRENCY:-2048}"
+WMAX="${LAT_WINDOW_MAX:-8192}"
 [[ $# -ge 1 ]] || { echo "usage: benches/latency.sh BIN..." >&2; exit 2; }
 [[ -f "$U/domains.txt" ]] || { echo "no universe in $U (set LAT_UNIVERSE)" >&2; exit 2; }
 WORK="$(mktemp -d)"
@@ -42,7 +46,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         rm -rf "$WORK/snap"
         /usr/bin/time -f "%U %S %e" -o "$WORK/time" "$BIN" crawl --resolver "127.0.0.1:$D" \
             --out "$WORK/snap" --snapshot l --no-progress --ca-file "$CA" --mta-sts-port "$H" \
-            --concurrency 2048 --window-max 8192 "$WORK/input.txt" 2>"$WORK/crawl.err"
+            --concurrency "$CONC" --window-max "$WMAX" "$WORK/input.txt" 2>"$WORK/crawl.err"
         s1="$(cpu_ticks "$SERVE_PID")"
         kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=""
         python3 - "$ROOT/benches" "$WORK" "$BIN" "$s0" "$s1" "$TCK" <<'PY'
