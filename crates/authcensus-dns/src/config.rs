@@ -90,11 +90,8 @@ pub struct DnsConfig {
     /// UDP query carries an EDNS(0) Padding option (RFC 7830) that brings it
     /// to a multiple of 128 octets, the block length RFC 8467 §4.1
     /// recommends for queries. Default `true`; a socket whose kernel or
-    /// route refuses GSO falls back to `sendmmsg` for good. The sockets also
-    /// ask for UDP GRO (`UDP_GRO`, best effort): a burst of equal-length
-    /// replies (a server's own GSO write, or datagrams a NIC coalesced)
-    /// then arrives in one receive call and is split at its segment size.
-    /// Elsewhere than Linux the setting has no effect.
+    /// route refuses GSO falls back to `sendmmsg` for good. Elsewhere than
+    /// Linux the setting has no effect.
     pub udp_gso: bool,
 }
 

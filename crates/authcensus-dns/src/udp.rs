@@ -472,8 +472,8 @@ impl SocketSet {
         let mut sockets = Vec::with_capacity(count);
         let mut tasks = Vec::with_capacity(count);
         for _ in 0..count {
-            let sock = bind_socket(local, upstream, gso)
-                .map_err(|source| DnsError::Bind { family, source })?;
+            let sock =
+                bind_socket(local, upstream).map_err(|source| DnsError::Bind { family, source })?;
             let socket = Arc::new(Socket {
                 sock,
                 peer: upstream,
@@ -534,19 +534,15 @@ const RECV_BUFFER_BYTES: usize = 4 << 20;
 /// [`Socket::deliver`] would drop anyway), its sends reuse the cached route
 /// instead of looking it up per datagram, and ICMP errors from `peer`
 /// (port unreachable) surface as `ECONNREFUSED` on its next send or
-/// receive. With `gro` (the client's `udp_gso`), it asks for UDP GRO.
-fn bind_socket(local: SocketAddr, peer: SocketAddr, gro: bool) -> io::Result<UdpSocket> {
+/// receive. It does not ask for UDP GRO: reading with `recvmsg(2)` and its
+/// control messages cost more system time per reply than GRO saved against
+/// servers that do not send GSO writes (`benches/README.md`, eighteenth
+/// session).
+fn bind_socket(local: SocketAddr, peer: SocketAddr) -> io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(local);
     let sock = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     // Best effort: a smaller buffer still works.
     let _ = sock.set_recv_buffer_size(RECV_BUFFER_BYTES);
-    // Best effort too: without GRO, one reply per receive call.
-    #[cfg(target_os = "linux")]
-    if gro {
-        let _ = batch::enable_gro(&sock);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = gro;
     sock.set_nonblocking(true)?;
     sock.bind(&local.into())?;
     // Non-blocking: a UDP connect only records the peer and returns at once.
@@ -578,20 +574,11 @@ async fn send_loop(socket: Arc<Socket>) {
 /// fit in one block; a longer query goes out on its own.
 pub(crate) const GSO_SEGMENT: usize = 128;
 
-/// Receives replies and hands each to [`Socket::deliver`]. With UDP GRO
-/// (see [`batch::enable_gro`]) one call may return a burst of equal-length
-/// datagrams from the upstream, split here at the segment size.
 async fn receive_loop(socket: Arc<Socket>) {
-    let gro = batch::gro_enabled(&socket.sock);
     let mut buf = vec![0u8; RECV_BUF];
     loop {
-        match batch::recv(&socket.sock, &mut buf, gro).await {
-            Ok((n, segment, src)) => {
-                // Bounded: at most 65,535 segments of at least one octet.
-                for datagram in buf.get(..n).unwrap_or(&[]).chunks(segment.max(1)) {
-                    socket.deliver(datagram, src);
-                }
-            }
+        match socket.sock.recv_from(&mut buf).await {
+            Ok((n, src)) => socket.deliver(buf.get(..n).unwrap_or(&[]), src),
             // An ICMP error from the upstream (its port is closed): the
             // call consumed it, nothing names a query to fail (the
             // attempts time out and fail over as usual).

@@ -1,14 +1,10 @@
-//! The sockets' batched system calls: on Linux, bursts of queries as UDP
-//! GSO writes (`sendmsg(2)` with `UDP_SEGMENT`) or `sendmmsg(2)`, and
-//! bursts of replies read whole with UDP GRO (`udp(7)`), through the safe
-//! wrappers of nix and rustix (the workspace forbids unsafe code);
-//! elsewhere, one datagram per call.
+//! The sockets' batched sends: on Linux, bursts of queries as UDP GSO
+//! writes (`sendmsg(2)` with `UDP_SEGMENT`, `udp(7)`) or `sendmmsg(2)`,
+//! through the safe wrappers of nix and rustix (the workspace forbids
+//! unsafe code); elsewhere, one datagram per call.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-
-use tokio::net::UdpSocket;
 
 use super::{GSO_SEGMENT, Outgoing, Socket};
 
@@ -167,79 +163,4 @@ pub(super) async fn send_batch(socket: &Socket, batch: &mut [Outgoing]) {
             socket.send_failed(out);
         }
     }
-}
-
-/// Asks the kernel to hand over bursts of replies whole (`UDP_GRO`, Linux
-/// 5.0): a server's GSO write, or datagrams of one flow and length a NIC
-/// coalesced, then arrive in one receive call. Best effort, at bind time
-/// (a burst queued before is already split); false when refused.
-#[cfg(target_os = "linux")]
-pub(super) fn enable_gro(sock: &impl std::os::fd::AsFd) -> bool {
-    nix::sys::socket::setsockopt(sock, nix::sys::socket::sockopt::UdpGroSegment, &true).is_ok()
-}
-
-/// Whether [`enable_gro`] took effect on `sock`.
-#[cfg(target_os = "linux")]
-pub(super) fn gro_enabled(sock: &UdpSocket) -> bool {
-    nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::UdpGroSegment).unwrap_or(false)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(super) fn gro_enabled(_: &UdpSocket) -> bool {
-    false
-}
-
-/// Receives into `buf`: the length, the segment size (the length itself
-/// unless GRO joined several datagrams of that size; the last may be
-/// shorter) and the sender.
-#[cfg(target_os = "linux")]
-pub(super) async fn recv(
-    sock: &UdpSocket,
-    buf: &mut [u8],
-    gro: bool,
-) -> io::Result<(usize, usize, SocketAddr)> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg};
-    use std::io::IoSliceMut;
-    use std::os::fd::AsRawFd;
-    use tokio::io::Interest;
-
-    if !gro {
-        let (n, src) = sock.recv_from(buf).await?;
-        return Ok((n, n, src));
-    }
-    let fd = sock.as_raw_fd();
-    let mut cmsg = nix::cmsg_space!(i32);
-    sock.async_io(Interest::READABLE, || {
-        let mut iov = [IoSliceMut::new(&mut *buf)];
-        let msg = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())
-            .map_err(io::Error::from)?;
-        let n = msg.bytes;
-        let mut segment = n;
-        for c in msg.cmsgs().map_err(io::Error::from)? {
-            if let ControlMessageOwned::UdpGroSegments(s) = c {
-                segment = usize::try_from(s).unwrap_or(n);
-            }
-        }
-        let src = msg
-            .address
-            .and_then(|a| {
-                a.as_sockaddr_in()
-                    .map(|v4| SocketAddr::from(*v4))
-                    .or_else(|| a.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6)))
-            })
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no IP sender"))?;
-        Ok((n, segment, src))
-    })
-    .await
-}
-
-/// Elsewhere: one datagram per call.
-#[cfg(not(target_os = "linux"))]
-pub(super) async fn recv(
-    sock: &UdpSocket,
-    buf: &mut [u8],
-    _gro: bool,
-) -> io::Result<(usize, usize, SocketAddr)> {
-    let (n, src) = sock.recv_from(buf).await?;
-    Ok((n, n, src))
 }

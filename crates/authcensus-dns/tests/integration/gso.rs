@@ -111,8 +111,9 @@ async fn without_gso_queries_are_not_padded() {
 }
 
 /// A server that answers a whole burst of queries with GSO writes, one per
-/// client socket, as `authcensus testbed serve` does: the client reads each
-/// write in one call (UDP GRO) and must still see every reply on its own.
+/// client socket, as `authcensus testbed serve` does: every reply must still
+/// reach its own query (the client does not ask for UDP GRO, so the kernel
+/// splits each write into datagrams).
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_sent_as_one_gso_write_each_reach_their_query() {

@@ -87,7 +87,7 @@ pub struct CrawlArgs {
     /// Send every UDP query on its own with sendmmsg, unpadded. By default (on Linux) a burst of
     /// queries goes out as one UDP GSO write, each query padded with EDNS(0) Padding (RFC 7830)
     /// to 128 octets, the block length RFC 8467 recommends; the resolver still receives one
-    /// datagram per query. This also turns off reading bursts of replies at once (UDP GRO).
+    /// datagram per query.
     #[arg(long)]
     no_udp_gso: bool,
     /// Seconds to wait for one DNS answer before retrying.
