@@ -121,7 +121,7 @@ pub(crate) fn encode_query(
     let len = 12 + name_len + 4 + 11;
     let capacity = match pad_block {
         0 => len,
-        b => (len + 4).div_ceil(b) * b,
+        b => padded_len(len, b),
     };
     let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(&id.to_be_bytes());
@@ -148,6 +148,13 @@ pub(crate) fn encode_query(
 /// EDNS(0) option code of Padding (RFC 7830 §3).
 const OPTION_PADDING: u16 = 12;
 
+/// Length of a query of `len` octets once [`pad_query`] has added its
+/// Padding option (4 octets of code and length, then the padding) and
+/// filled the last `block` (> 0).
+fn padded_len(len: usize, block: usize) -> usize {
+    (len + 4).div_ceil(block) * block
+}
+
 /// Pads a query made by [`encode_query`] to the next multiple of `block`
 /// octets with an EDNS(0) Padding option (RFC 7830 §3: the option's
 /// octets are zero) in its OPT record, the last record of the message.
@@ -168,7 +175,7 @@ pub(crate) fn pad_query(query: &mut Vec<u8>, block: usize) {
         return;
     }
     // The option's code and length take 4 octets, the padding the rest.
-    let target = (len + 4).div_ceil(block) * block;
+    let target = padded_len(len, block);
     let Ok(pad) = u16::try_from(target - len - 4) else {
         return;
     };

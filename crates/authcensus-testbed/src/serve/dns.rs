@@ -147,16 +147,11 @@ impl DnsState {
             .edns
             .as_ref()
             .is_some_and(|e| e.options().get(EdnsCode::Padding).is_some());
-        // The client's UDP payload size (RFC 6891 §6.2.3), at most ours.
-        let limit = match &req.edns {
-            Some(e) => e.max_payload().clamp(512, MAX_UDP),
-            None => 512,
-        };
+        let limit = udp_limit(req.edns.as_ref().map(Edns::max_payload));
         match self.respond(&req, udp, limit) {
             Action::Reply(mut out, spike) => {
                 if padded {
-                    let room = if udp { limit } else { u16::MAX };
-                    pad_reply(&mut out, REPLY_BLOCK, usize::from(room));
+                    pad_within(&mut out, udp, limit);
                 }
                 Action::Reply(out, spike)
             }
@@ -319,6 +314,20 @@ pub fn pad_reply(msg: &mut Vec<u8>, block: usize, limit: usize) {
     msg.extend_from_slice(&12u16.to_be_bytes());
     msg.extend_from_slice(&pad.to_be_bytes());
     msg.resize(target, 0);
+}
+
+/// The client's UDP payload size (RFC 6891 §6.2.3) from its OPT record, at
+/// most ours; 512 without OPT (RFC 1035 §4.2.1).
+fn udp_limit(payload: Option<u16>) -> u16 {
+    payload.map_or(512, |p| p.clamp(512, MAX_UDP))
+}
+
+/// Pads the reply `out` to a padded query: within the client's payload
+/// size `limit` over UDP (RFC 7830 §3), within the TCP message limit
+/// otherwise.
+fn pad_within(out: &mut Vec<u8>, udp: bool, limit: u16) {
+    let room = if udp { limit } else { u16::MAX };
+    pad_reply(out, REPLY_BLOCK, usize::from(room));
 }
 
 /// Marks a reply as spiked.

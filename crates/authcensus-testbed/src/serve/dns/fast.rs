@@ -12,7 +12,7 @@
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{Action, DnsState, MAX_UDP, REPLY_BLOCK, pad_reply};
+use super::{Action, DnsState, MAX_UDP, pad_within, udp_limit};
 
 /// Longest name on the wire (RFC 1035 §3.1), and longest label (§2.3.4).
 const MAX_NAME_WIRE: usize = 255;
@@ -157,7 +157,8 @@ pub(super) fn answer(state: &DnsState, bytes: &[u8], udp: bool) -> Option<Action
         flags |= FLAG_RD;
     }
     let (mut answers, mut authorities) = (0u16, 0u16);
-    header(&mut out, q.id, flags, 0, 0, q.edns.is_some());
+    // The header goes in last, once the flags and counts are known.
+    out.extend_from_slice(&[0; 12]);
     out.extend_from_slice(q.section);
     if let Some(rs) = sets.and_then(|s| s.get(&q.qtype)) {
         for r in rs {
@@ -189,35 +190,31 @@ pub(super) fn answer(state: &DnsState, bytes: &[u8], udp: bool) -> Option<Action
         out.extend_from_slice(&MAX_UDP.to_be_bytes());
         out.extend_from_slice(&[0; 6]);
     }
-    // Client's payload size, at most ours (RFC 6891 §6.2.3; 512 without OPT,
-    // RFC 1035 §4.2.1).
-    let limit = q.edns.map_or(512, |(p, _)| p.clamp(512, MAX_UDP));
+    let limit = udp_limit(q.edns.map(|(payload, _)| payload));
     if udp && out.len() > usize::from(limit) {
         return None;
     }
-    patch_header(&mut out, flags, answers, authorities);
+    let words = [
+        q.id,
+        flags,
+        1,
+        answers,
+        authorities,
+        u16::from(q.edns.is_some()),
+    ];
+    header(&mut out, words);
     if q.edns.is_some_and(|(_, padded)| padded) {
-        let room = if udp { limit } else { u16::MAX };
-        pad_reply(&mut out, REPLY_BLOCK, usize::from(room));
+        pad_within(&mut out, udp, limit);
     }
     Some(Action::Reply(out, false))
 }
 
-/// The 12-octet header with one question (RFC 1035 §4.1.1).
-fn header(out: &mut Vec<u8>, id: u16, flags: u16, an: u16, ns: u16, opt: bool) {
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&flags.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(&an.to_be_bytes());
-    out.extend_from_slice(&ns.to_be_bytes());
-    out.extend_from_slice(&u16::from(opt).to_be_bytes());
-}
-
-fn patch_header(out: &mut [u8], flags: u16, an: u16, ns: u16) {
-    if let Some(h) = out.get_mut(2..10) {
-        h[..2].copy_from_slice(&flags.to_be_bytes());
-        h[4..6].copy_from_slice(&an.to_be_bytes());
-        h[6..8].copy_from_slice(&ns.to_be_bytes());
+/// Fills the 12 octets reserved for the header (RFC 1035 §4.1.1): ID,
+/// flags, and the counts of questions, answers, authority and additional
+/// records.
+fn header(out: &mut [u8], words: [u16; 6]) {
+    for (slot, word) in out.chunks_exact_mut(2).zip(words) {
+        slot.copy_from_slice(&word.to_be_bytes());
     }
 }
 

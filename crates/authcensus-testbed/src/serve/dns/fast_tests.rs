@@ -183,7 +183,7 @@ fn the_wire_level_path_answers_like_the_general_path() {
                             assert_eq!(ttls(&fm), ttls(&gm), "{what}: TTLs");
                             assert_eq!(fp, gp, "{what}: padded in one path only");
                             if fp {
-                                assert_eq!(f.len() % super::REPLY_BLOCK, 0, "{what}");
+                                assert_eq!(f.len() % super::super::REPLY_BLOCK, 0, "{what}");
                             }
                             let kind = match fm.metadata.response_code {
                                 ResponseCode::NXDomain => "nxdomain",
