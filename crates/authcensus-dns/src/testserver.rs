@@ -131,6 +131,11 @@ impl TestServer {
         let mut last_err = io::Error::other("no port tried");
         for _ in 0..20 {
             let udp = UdpSocket::bind((ip, 0)).await?;
+            // Best effort, as the client's sockets: the default receive
+            // buffer (~208 KiB) held fewer than the 401 queries a GSO test
+            // sends at once when the server's task ran late under CI load,
+            // and a dropped query is the harness's loss, not the client's.
+            let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(4 << 20);
             let addr = udp.local_addr()?;
             let tcp = match TcpListener::bind(addr).await {
                 Ok(t) => t,
