@@ -164,3 +164,8 @@ pub(super) async fn send_batch(socket: &Socket, batch: &mut [Outgoing]) {
         }
     }
 }
+
+#[cfg(test)]
+#[cfg(target_os = "linux")]
+#[path = "batch_tests.rs"]
+mod tests;

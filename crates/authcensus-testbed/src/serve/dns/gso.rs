@@ -193,4 +193,87 @@ mod tests {
         let (n, segment, peer) = recv(&server, &mut buf, false).await.expect("recv");
         assert_eq!((n, segment, peer), (21, 21, from));
     }
+
+    /// `SO_NO_CHECK` of Linux's `asm-generic/socket.h` (level `SOL_SOCKET`):
+    /// no checksums on the socket's UDP datagrams, and then every GSO
+    /// write is refused with `EINVAL` (`udp_send_skb`, `net/ipv4/udp.c`), as
+    /// a route without checksum offload refuses it with `EIO`.
+    const SO_NO_CHECK: libc::c_int = 11;
+
+    nix::sockopt_impl!(
+        /// Turns UDP checksums off for the datagrams a socket sends.
+        NoCheck,
+        SetOnly,
+        libc::SOL_SOCKET,
+        SO_NO_CHECK,
+        bool
+    );
+    use nix::setsockopt_impl;
+    use nix::sockopt_impl;
+
+    /// Sends ten replies of 64 octets and two of 90 (all due) from a server
+    /// socket to a GRO reader; returns each read's (length, segment) and
+    /// whether GSO is still on.
+    async fn send_group_to_gro_reader(refuse_gso: bool) -> (Vec<(usize, usize)>, Vec<u8>, bool) {
+        let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        if refuse_gso {
+            nix::sys::socket::setsockopt(&server, NoCheck, &true).expect("SO_NO_CHECK");
+        }
+        let reader = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        assert!(enable_gro(&reader), "this kernel refuses UDP_GRO");
+        let peer = reader.local_addr().expect("addr");
+        let now = tokio::time::Instant::now();
+        let mut group: Vec<Delayed> = (0..12u8)
+            .map(|i| Delayed {
+                due: now,
+                peer,
+                bytes: vec![i; if i < 10 { 64 } else { 90 }],
+            })
+            .collect();
+        let mut gso = true;
+        super::super::send_group(&server, &mut group, &mut gso).await;
+        let mut reads = Vec::new();
+        let mut first_octets = Vec::new();
+        let mut buf = vec![0u8; 65_535];
+        while first_octets.len() < 12 {
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                recv(&reader, &mut buf, true),
+            )
+            .await
+            .expect("every reply arrives")
+            .expect("recv");
+            let (n, segment, _) = read;
+            for part in buf[..n].chunks(segment) {
+                assert!(part.iter().all(|&b| b == part[0]), "a reply arrives whole");
+                first_octets.push(part[0]);
+            }
+            reads.push((n, segment));
+        }
+        // Nothing more: no reply was sent twice.
+        let extra =
+            tokio::time::timeout(std::time::Duration::from_millis(200), reader.recv(&mut buf))
+                .await;
+        assert!(extra.is_err(), "a reply arrived twice");
+        first_octets.sort_unstable();
+        (reads, first_octets, gso)
+    }
+
+    #[tokio::test]
+    async fn when_the_kernel_refuses_gso_writes_each_reply_goes_out_once_on_its_own() {
+        let all: Vec<u8> = (0..12).collect();
+        // The control: the ten equal replies go out as one GSO write (one
+        // read of 640 octets in 64-octet segments), the other two as one
+        // more.
+        let (reads, got, gso) = send_group_to_gro_reader(false).await;
+        assert_eq!(got, all);
+        assert!(gso);
+        assert!(reads.contains(&(640, 64)), "{reads:?}");
+        // Refused: one datagram per reply, each once, and GSO off.
+        let (reads, got, gso) = send_group_to_gro_reader(true).await;
+        assert_eq!(got, all);
+        assert!(!gso, "a refused GSO write turns GSO off");
+        assert_eq!(reads.len(), 12, "{reads:?}");
+        assert!(reads.iter().all(|&(n, segment)| n == segment), "{reads:?}");
+    }
 }
