@@ -227,6 +227,9 @@ sample() { # COUNT OUT
 sample "$SAMPLE_N" "$WORK/sample.txt"
 LPORT_U="$(free_port)"
 write_unbound_conf "$WORK/unbound-log.conf" "$WORK/unbound-log" "$LPORT_U" yes
+# Unbound appends to its log: a reused BENCH_WORK must not count an earlier
+# run's queries in the mix.
+rm -f "$WORK/unbound-log/unbound.log"
 unbound-checkconf "$WORK/unbound-log.conf" >&2
 "$UNB_BIN" -d -c "$WORK/unbound-log.conf" 2>>"$WORK/unbound-log.err" &
 UL_PID=$!
