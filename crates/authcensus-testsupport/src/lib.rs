@@ -99,6 +99,37 @@ pub fn refusing_dns_server() -> std::net::SocketAddr {
     addr
 }
 
+/// Makes the kernel refuse every UDP GSO write (`UDP_SEGMENT`, `udp(7)`) on
+/// `sock`, as a kernel or route without GSO would: with `SO_NO_CHECK` set
+/// (`socket(7)`: no checksums on the socket's UDP datagrams) Linux refuses
+/// them with `EINVAL` (`udp_send_skb` in `net/ipv4/udp.c`), where a route
+/// without checksum offload refuses them with `EIO`. For tests of the GSO
+/// fallbacks.
+///
+/// # Errors
+/// When the kernel refuses the socket option.
+#[cfg(target_os = "linux")]
+pub fn refuse_gso_writes(sock: &impl std::os::fd::AsFd) -> std::io::Result<()> {
+    nix::sys::socket::setsockopt(sock, no_check::NoCheck, &true).map_err(std::io::Error::from)
+}
+
+#[cfg(target_os = "linux")]
+mod no_check {
+    use nix::{setsockopt_impl, sockopt_impl};
+
+    /// `SO_NO_CHECK` of Linux's `asm-generic/socket.h` (level `SOL_SOCKET`).
+    const SO_NO_CHECK: libc::c_int = 11;
+
+    sockopt_impl!(
+        /// Turns UDP checksums off for the datagrams a socket sends.
+        NoCheck,
+        SetOnly,
+        libc::SOL_SOCKET,
+        SO_NO_CHECK,
+        bool
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,31 +1,15 @@
-//! The GSO fallback against a kernel that refuses GSO writes: a socket
-//! with `SO_NO_CHECK` set (`socket(7)`: no checksums on sent UDP
-//! datagrams) has every `UDP_SEGMENT` write refused with `EINVAL`
-//! (`udp_send_skb` in Linux's `net/ipv4/udp.c`), as a route without
-//! checksum offload refuses them with `EIO`.
+//! The GSO fallback against a kernel that refuses GSO writes
+//! ([`authcensus_testsupport::refuse_gso_writes`]: a real refusal by the
+//! kernel, not a mock).
 
 use std::collections::HashMap;
 use std::net::UdpSocket as StdUdpSocket;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::{setsockopt_impl, sockopt_impl};
-
 use super::super::{GSO_SEGMENT, Outgoing, SocketSet};
 use super::send_batch;
 use crate::stats::Stats;
-
-/// `SO_NO_CHECK` of Linux's `asm-generic/socket.h` (level `SOL_SOCKET`).
-const SO_NO_CHECK: libc::c_int = 11;
-
-sockopt_impl!(
-    /// Turns UDP checksums off for the datagrams a socket sends.
-    NoCheck,
-    SetOnly,
-    libc::SOL_SOCKET,
-    SO_NO_CHECK,
-    bool
-);
 
 /// Distinct queries of exactly [`GSO_SEGMENT`] octets (one GSO write's
 /// worth and a few more, so two writes are tried) and two longer ones.
@@ -84,7 +68,7 @@ async fn send_all(refuse_gso: bool) -> (HashMap<u16, Vec<Vec<u8>>>, u64, bool) {
     .expect("client socket");
     let socket = set.pick().expect("one socket");
     if refuse_gso {
-        nix::sys::socket::setsockopt(&socket.sock, NoCheck, &true).expect("SO_NO_CHECK");
+        authcensus_testsupport::refuse_gso_writes(&socket.sock).expect("SO_NO_CHECK");
     }
     let mut b = batch();
     send_batch(socket, &mut b).await;

@@ -194,30 +194,13 @@ mod tests {
         assert_eq!((n, segment, peer), (21, 21, from));
     }
 
-    /// `SO_NO_CHECK` of Linux's `asm-generic/socket.h` (level `SOL_SOCKET`):
-    /// no checksums on the socket's UDP datagrams, and then every GSO
-    /// write is refused with `EINVAL` (`udp_send_skb`, `net/ipv4/udp.c`), as
-    /// a route without checksum offload refuses it with `EIO`.
-    const SO_NO_CHECK: libc::c_int = 11;
-
-    nix::sockopt_impl!(
-        /// Turns UDP checksums off for the datagrams a socket sends.
-        NoCheck,
-        SetOnly,
-        libc::SOL_SOCKET,
-        SO_NO_CHECK,
-        bool
-    );
-    use nix::setsockopt_impl;
-    use nix::sockopt_impl;
-
     /// Sends ten replies of 64 octets and two of 90 (all due) from a server
     /// socket to a GRO reader; returns each read's (length, segment) and
     /// whether GSO is still on.
     async fn send_group_to_gro_reader(refuse_gso: bool) -> (Vec<(usize, usize)>, Vec<u8>, bool) {
         let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
         if refuse_gso {
-            nix::sys::socket::setsockopt(&server, NoCheck, &true).expect("SO_NO_CHECK");
+            authcensus_testsupport::refuse_gso_writes(&server).expect("SO_NO_CHECK");
         }
         let reader = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
         assert!(enable_gro(&reader), "this kernel refuses UDP_GRO");
