@@ -25,7 +25,7 @@ use crate::stats::{Stats, bump};
 use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
 use crate::udp::{GSO_SEGMENT, Reply, SocketSet};
-use crate::window::WindowEvent;
+use crate::window::{WindowEvent, timeout_key};
 use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
 
 const RCODE_NOERROR: u16 = 0;
@@ -429,7 +429,7 @@ impl DnsClient {
             // Never sent: nothing for the window to learn.
             Reply::SendFailed => Attempt::NetError,
             Reply::TimedOut => {
-                slot.finish(WindowEvent::Timeout);
+                slot.finish(WindowEvent::Timeout(timeout_key(name)));
                 Attempt::Timeout
             }
         }

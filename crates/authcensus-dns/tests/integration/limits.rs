@@ -117,7 +117,9 @@ async fn window_bounds_outstanding_queries_and_shrinks_on_loss() {
             )])),
         ),
     );
-    s.set("lost.example", QueryType::A, Behavior::Drop);
+    for i in 0..10 {
+        s.set(&format!("lost{i}.example"), QueryType::A, Behavior::Drop);
+    }
     let mut cfg = DnsConfig::new(vec![s.addr()]);
     cfg.window_max = 10;
     cfg.window_min = 2;
@@ -139,8 +141,9 @@ async fn window_bounds_outstanding_queries_and_shrinks_on_loss() {
     assert!(st.window_waits >= 40, "{st:?}");
     assert_eq!(st.window_shrinks, 0);
 
-    // A burst of lost queries halves the window once (one epoch)...
-    let lost = spawn_queries(&c, vec!["lost.example".to_string(); 10]).await;
+    // A burst of lost queries (of ten domains: a window's worth is a burst
+    // of 3) halves the window once (one epoch)...
+    let lost = spawn_queries(&c, (0..10).map(|i| format!("lost{i}.example")).collect()).await;
     assert!(
         lost.iter()
             .all(|r| *r == Lookup::Failed(authcensus_records::dns::DnsFailure::Timeout))

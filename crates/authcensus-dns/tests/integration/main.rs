@@ -14,3 +14,4 @@ mod limits;
 mod perf;
 mod realzones;
 mod robust;
+mod window;
