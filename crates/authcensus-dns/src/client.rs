@@ -396,15 +396,18 @@ impl DnsClient {
             return Attempt::NetError;
         };
         let slot = window.acquire(&inner.stats).await;
+        // The window read the clock as it gave the slot; a rate-limit wait
+        // moves the send later.
+        let mut sent_at = slot.taken_at();
         if inner.rate_limited() {
             // Boxed: the limiters' futures (248 bytes) would otherwise be
             // part of every query's future, rate limit or not.
             Box::pin(self.take_rate_permits(idx)).await;
+            sent_at = Instant::now();
         }
         let Some(socket) = lane.sockets(idx).and_then(SocketSet::pick) else {
             return Attempt::NetError;
         };
-        let sent_at = Instant::now();
         let Some(reg) = socket.register(name, rtype, sent_at) else {
             return Attempt::NetError;
         };

@@ -20,6 +20,7 @@ pub struct Stats {
     pub(crate) rate_limited_waits: AtomicU64,
     pub(crate) window_waits: AtomicU64,
     pub(crate) window_shrinks: AtomicU64,
+    pub(crate) window_presumed_lost: AtomicU64,
     pub(crate) outstanding: AtomicU64,
     pub(crate) outstanding_peak: AtomicU64,
     pub(crate) gso_datagrams: AtomicU64,
@@ -51,6 +52,9 @@ pub struct StatsSnapshot {
     pub window_waits: u64,
     /// Times an upstream's in-flight window was halved after a timeout.
     pub window_shrinks: u64,
+    /// Attempts unanswered for so long that they left the in-flight window
+    /// before their timeout (presumed lost, see `crate::window`).
+    pub window_presumed_lost: u64,
     /// UDP attempts sent and waiting for a reply right now.
     pub outstanding: u64,
     /// The most UDP attempts ever waiting for a reply at once.
@@ -76,6 +80,7 @@ impl Stats {
             rate_limited_waits: l(&self.rate_limited_waits),
             window_waits: l(&self.window_waits),
             window_shrinks: l(&self.window_shrinks),
+            window_presumed_lost: l(&self.window_presumed_lost),
             outstanding: l(&self.outstanding),
             outstanding_peak: l(&self.outstanding_peak),
             gso_datagrams: l(&self.gso_datagrams),

@@ -84,3 +84,65 @@ async fn window_grows_through_a_recursive_resolver_and_dead_domains_do_not_halve
     // per round trip and stayed near 70.
     assert!(st.outstanding_peak >= 200, "{st:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_to_dead_domains_do_not_hold_the_window_until_their_timeout() {
+    let s = TestServer::start().await.unwrap();
+    let mut names = Vec::new();
+    for d in 0..2 {
+        for n in lookups_of(&format!("dead{d}.example")) {
+            s.set(&n, QueryType::A, Behavior::Drop);
+            names.push(n);
+        }
+    }
+    for i in 0..50 {
+        let name = format!("n{i}.example");
+        s.set(
+            &name,
+            QueryType::A,
+            Behavior::Answer(vec![rr::a(&name, Ipv4Addr::LOCALHOST)]),
+        );
+        names.push(name);
+    }
+    // A fixed window of 8, two seconds per attempt: the ten dead lookups
+    // take all eight slots first.
+    let mut cfg = DnsConfig::new(vec![s.addr()]);
+    cfg.window_initial = 8;
+    cfg.window_min = 8;
+    cfg.window_max = 8;
+    cfg.attempt_timeout = Duration::from_secs(2);
+    cfg.retries = 0;
+    let c = DnsClient::new(cfg).await.unwrap();
+    let handles: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let (c, n) = (c.clone(), n.clone());
+            tokio::spawn(async move {
+                let got = c.a(&n).await;
+                (got, std::time::Instant::now())
+            })
+        })
+        .collect();
+    let mut live_done = Vec::new();
+    let mut dead_done = Vec::new();
+    for (h, name) in handles.into_iter().zip(&names) {
+        let (got, at) = h.await.unwrap();
+        if name.starts_with('n') {
+            assert_eq!(got, Lookup::Records(vec![Ipv4Addr::LOCALHOST]), "{name}");
+            live_done.push(at);
+        } else {
+            assert_eq!(got, Lookup::Failed(DnsFailure::Timeout), "{name}");
+            dead_done.push(at);
+        }
+    }
+    // Presumed lost after 500 ms (no reply yet to time the upstream by),
+    // the dead lookups left the window to the live ones, which all finished
+    // before the first dead one timed out (held to their timeout, they
+    // would have kept the live ones waiting two seconds). The window takes
+    // attempts out only while it is full: the first eight at least.
+    assert!(live_done.iter().max() < dead_done.iter().min());
+    let st = c.stats().snapshot();
+    assert!((8..=10).contains(&st.window_presumed_lost), "{st:?}");
+    assert!(st.window_waits >= 50, "{st:?}");
+    assert_eq!(c.in_flight(), 0);
+}

@@ -1,0 +1,272 @@
+//! Unit tests of the window rules, driven by events (no network).
+use super::*;
+use std::time::Instant;
+
+const FAST: WindowEvent = WindowEvent::Reply(Duration::from_micros(100));
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A timeout of an attempt for domain `n` of the test.
+fn lost(n: u64) -> WindowEvent {
+    WindowEvent::Timeout(n)
+}
+
+#[test]
+fn isolated_timeouts_do_not_shrink_a_burst_halves_once_per_epoch() {
+    let stats = Stats::default();
+    let w = Window::new(4, 64, 64);
+    rt().block_on(async {
+        // Two domains' timeouts in a round: dead names, not congestion.
+        let a = w.acquire(&stats).await;
+        let b = w.acquire(&stats).await;
+        a.finish(lost(1));
+        b.finish(lost(2));
+        assert_eq!(w.current(), (64, 0));
+        // Nor do many timeouts of one domain (its lookups start, and
+        // time out, together), nor of those two domains again.
+        for s in take(&w, &stats, 16).await {
+            s.finish(lost(1));
+        }
+        w.acquire(&stats).await.finish(lost(2));
+        assert_eq!(w.current(), (64, 0));
+        assert_eq!(stats.snapshot().window_shrinks, 0);
+        // A burst (max(3, 64/16) = 4 domains in one round) halves once,
+        // however many more of the same epoch follow.
+        let slots = take(&w, &stats, 8).await;
+        for (n, s) in slots.into_iter().enumerate() {
+            s.finish(lost(10 + n as u64));
+        }
+        assert_eq!(w.current(), (32, 0));
+        assert_eq!(stats.snapshot().window_shrinks, 1);
+        // Bursts in later epochs halve again, not below the floor.
+        for expected in [16, 8, 4, 4] {
+            let slots = take(&w, &stats, 4).await;
+            for (n, s) in slots.into_iter().enumerate() {
+                s.finish(lost(n as u64));
+            }
+            assert_eq!(w.current(), (expected, 0));
+        }
+        assert_eq!(stats.snapshot().window_shrinks, 4);
+        // After a halving, growth is additive: about `window` fast
+        // replies add one slot.
+        for _ in 0..5 {
+            let s = w.acquire(&stats).await;
+            s.finish(FAST);
+        }
+        assert_eq!(w.current(), (5, 0));
+        // A full window makes the next acquire wait until a release.
+        let held: Vec<_> = take(&w, &stats, 5).await;
+        let waiter = w.acquire(&stats);
+        tokio::pin!(waiter);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), waiter.as_mut())
+                .await
+                .is_err()
+        );
+        drop(held);
+        let _slot = waiter.await;
+        assert_eq!(stats.snapshot().window_waits, 1);
+    });
+}
+
+#[test]
+fn a_round_of_replies_forgets_earlier_timeouts() {
+    let stats = Stats::default();
+    let w = Window::new(4, 8, 8);
+    rt().block_on(async {
+        // Three domains is a burst at a window of 8, but not when a
+        // round of 8 replies passes between the second and the third.
+        for n in 0..2 {
+            w.acquire(&stats).await.finish(lost(n));
+        }
+        for _ in 0..8 {
+            w.acquire(&stats).await.finish(FAST);
+        }
+        w.acquire(&stats).await.finish(lost(2));
+        assert_eq!(w.current(), (8, 0));
+        // Within one round they are.
+        for n in 3..5 {
+            w.acquire(&stats).await.finish(lost(n));
+        }
+        assert_eq!(w.current(), (4, 0));
+    });
+}
+
+#[test]
+fn timeout_key_is_the_domain_without_service_labels() {
+    let key = |s: &str| timeout_key(&Name::from_ascii(s).unwrap());
+    let domain = key("x.example.com.");
+    for name in [
+        "X.Example.COM.",
+        "_dmarc.x.example.com.",
+        "_mta-sts.x.example.com.",
+        "_smtp._tls.x.example.com.",
+        "default._bimi.x.example.com.",
+        "sel._domainkey.x.example.com",
+    ] {
+        assert_eq!(key(name), domain, "{name}");
+    }
+    for name in [
+        "y.example.com.",
+        "example.com.",
+        "_dmarc.example.com.",
+        "mta-sts.x.example.com.",
+        "xe.xample.com.",
+    ] {
+        assert_ne!(key(name), domain, "{name}");
+    }
+}
+
+#[test]
+fn slow_start_grows_only_on_replies_without_queueing() {
+    let stats = Stats::default();
+    let w = Window::new(8, 16, 1000);
+    let ms = |n| WindowEvent::Reply(Duration::from_millis(n));
+    rt().block_on(async {
+        // Base 50 ms (a distant server): replies near the base double
+        // the window per round.
+        for _ in 0..16 {
+            w.acquire(&stats).await.finish(ms(50));
+        }
+        assert_eq!(w.current(), (32, 0));
+        // Replies far above the base (a queue building up) do not grow it.
+        for _ in 0..40 {
+            w.acquire(&stats).await.finish(ms(102));
+        }
+        assert_eq!(w.current(), (32, 0));
+        // Up to 2 x base + 0.25 ms still counts as no queueing.
+        let us = |n| WindowEvent::Reply(Duration::from_micros(n));
+        w.acquire(&stats).await.finish(us(100_300));
+        assert_eq!(w.current(), (32, 0));
+        w.acquire(&stats).await.finish(us(100_250));
+        assert_eq!(w.current(), (33, 0));
+    });
+    // Never above the maximum.
+    let capped = Window::new(1, 4, 6);
+    rt().block_on(async {
+        for _ in 0..10 {
+            capped.acquire(&stats).await.finish(ms(50));
+        }
+    });
+    assert_eq!(capped.current(), (6, 0));
+    // A near upstream (smoothed round trip below 5 ms) grows
+    // additively: about one slot per window of fast replies.
+    let near = Window::new(1, 10, 100);
+    rt().block_on(async {
+        for _ in 0..10 {
+            near.acquire(&stats).await.finish(FAST);
+        }
+    });
+    assert_eq!(near.current(), (10, 0));
+    rt().block_on(async { near.acquire(&stats).await.finish(FAST) });
+    assert_eq!(near.current(), (11, 0));
+}
+
+#[test]
+fn a_recursive_resolver_slow_starts_on_its_cache_hits() {
+    // Cache hits in 0.1 ms set the base; recursion answers in 40 ms,
+    // far above it, and grows nothing. The smoothed round trip (tens of
+    // milliseconds) makes each cache hit a doubling step, not 1/window.
+    let stats = Stats::default();
+    let w = Window::new(8, 16, 1000);
+    let slow = WindowEvent::Reply(Duration::from_millis(40));
+    rt().block_on(async {
+        for _ in 0..16 {
+            for _ in 0..3 {
+                w.acquire(&stats).await.finish(slow);
+            }
+            w.acquire(&stats).await.finish(FAST);
+        }
+    });
+    // The first three replies (slow, before a cache hit sets the base
+    // to 0.1 ms) count as unqueued too: 16 + 3 + 16. Judged by the base
+    // the window would have reached 16 + 3 + about 1.
+    assert_eq!(w.current(), (35, 0));
+}
+
+async fn take<'a>(w: &'a Window, s: &'a Stats, n: usize) -> Vec<WindowSlot<'a>> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(w.acquire(s).await);
+    }
+    v
+}
+
+#[test]
+fn unanswered_attempts_leave_the_window_after_lost_after() {
+    let stats = Stats::default();
+    let w = Window::new(1, 4, 4);
+    rt().block_on(async {
+        // A window full of attempts that are never answered (a dead
+        // domain's lookups)...
+        let dead = take(&w, &stats, 4).await;
+        let t = Instant::now();
+        // ...gives up one slot when the oldest has waited LOST_INITIAL
+        // (no reply yet, so no round trip to go by).
+        let next = tokio::time::timeout(Duration::from_secs(5), w.acquire(&stats))
+            .await
+            .expect("presumed lost within LOST_INITIAL");
+        assert!(t.elapsed() >= LOST_INITIAL - Duration::from_millis(5));
+        // All four were due: the window holds just the new one.
+        assert_eq!(w.current(), (4, 1));
+        assert_eq!(stats.snapshot().window_presumed_lost, 4);
+        assert_eq!(stats.snapshot().window_waits, 1);
+        // Their timeouts, when they come, release nothing twice but still
+        // count towards a loss burst (four domains at a window of 4).
+        for (n, s) in dead.into_iter().enumerate() {
+            s.finish(lost(n as u64));
+        }
+        assert_eq!(w.current(), (2, 1));
+        assert_eq!(stats.snapshot().window_shrinks, 1);
+        next.finish(FAST);
+        assert_eq!(w.current().1, 0);
+    });
+}
+
+#[test]
+fn lost_after_follows_the_smoothed_round_trip() {
+    let stats = Stats::default();
+    let w = Window::new(1, 2, 2);
+    rt().block_on(async {
+        // Replies at 20 ms: attempts are presumed lost after 4 x 20 ms,
+        // not after LOST_INITIAL.
+        for _ in 0..50 {
+            w.acquire(&stats)
+                .await
+                .finish(WindowEvent::Reply(Duration::from_millis(20)));
+        }
+        let held = take(&w, &stats, 2).await;
+        let t = Instant::now();
+        let next = w.acquire(&stats).await;
+        let waited = t.elapsed();
+        assert!(waited >= Duration::from_millis(75), "{waited:?}");
+        assert!(waited < LOST_INITIAL, "{waited:?}");
+        drop((held, next));
+        assert_eq!(w.current(), (2, 0));
+    });
+}
+
+#[test]
+fn released_slots_free_the_window_in_any_order() {
+    let stats = Stats::default();
+    let w = Window::new(3, 3, 3);
+    rt().block_on(async {
+        let mut slots = take(&w, &stats, 3).await;
+        // The newest and then the oldest end first; the window counts
+        // what is left, and a new slot is taken at once.
+        slots.pop().unwrap().finish(FAST);
+        slots.remove(0).finish(FAST);
+        assert_eq!(w.current().1, 1);
+        let more = take(&w, &stats, 2).await;
+        assert_eq!(w.current().1, 3);
+        drop((slots, more));
+        assert_eq!(w.current().1, 0);
+        assert_eq!(stats.snapshot().window_waits, 0);
+        assert_eq!(stats.snapshot().window_presumed_lost, 0);
+    });
+}
