@@ -236,6 +236,9 @@ UL_PID=$!
 PIDS+=("$UL_PID")
 wait_dns "$LPORT_U" "${ZONES[0]}." SOA 60
 log "query mix: sample crawl of $SAMPLE_N domains through a logging Unbound"
+# A reused BENCH_WORK keeps the last run's snapshot, which the crawl would
+# resume (every domain skipped, no query logged).
+rm -rf "$WORK/snap-mix"
 timeout 900 "$BIN" crawl --resolver "127.0.0.1:$LPORT_U" --out "$WORK/snap-mix" --snapshot mix --concurrency 256 \
     --no-progress --ca-file "$CA" --mta-sts-port "$HPORT" "$WORK/sample.txt" 2>"$WORK/crawl-mix.err"
 kill "$UL_PID"; wait "$UL_PID" 2>/dev/null || true
@@ -243,6 +246,9 @@ snap_metrics "$WORK/snap-mix" mix
 # "[ts] unbound[pid:0] info: 127.0.0.1 name. TYPE IN" -> "name TYPE"
 awk '/ info: 127\.0\.0\.1 / {print $(NF-2), $(NF-1)}' "$WORK/unbound-log/unbound.log" >"$WORK/queries.txt"
 MIXQ="$(wc -l <"$WORK/queries.txt")"
+# Every domain asks at least TXT, MX and _dmarc: fewer logged queries than
+# three per domain means the mix crawl did not run (see crawl-mix.err).
+((MIXQ >= 3 * SAMPLE_N)) || { log "query mix: only $MIXQ queries logged for $SAMPLE_N domains: $(tail -1 "$WORK/crawl-mix.err")"; exit 1; }
 metric mix_logged_queries "$MIXQ"
 python3 - "$WORK/queries.txt" "$SAMPLE_N" >"$WORK/mix.json" <<'EOF'
 import sys, json, collections

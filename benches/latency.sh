@@ -60,9 +60,14 @@ rows, queries, span = steady(f"{work}/snap")
 stats = next(l for l in open(f"{work}/crawl.err") if "StatsSnapshot" in l)
 sent = int(re.search(r"sent: (\d+)", stats).group(1))
 timeouts = int(re.search(r"timeouts: (\d+)", stats).group(1))
+def stat(key):
+    m = re.search(key + r": (\d+)", stats)
+    return m.group(1) if m else "-"
 print(f"{name}: steady {rows / span:,.0f} domains/s ({queries / span:,.0f} q/s), wall {wall:.1f} s, "
       f"crawler {(user + system) / sent * 1e6:.1f} µs/q, server {(s1 - s0) / tck / sent * 1e6:.1f} µs/q, "
-      f"timeouts {timeouts}", flush=True)
+      f"timeouts {timeouts}; window: waits {stat('window_waits')}, halvings {stat('window_shrinks')}, "
+      f"presumed lost {stat('window_presumed_lost')}, peak outstanding {stat('outstanding_peak')}",
+      flush=True)
 PY
     done
 done

@@ -35,7 +35,7 @@ fn isolated_timeouts_do_not_shrink_a_burst_halves_once_per_epoch() {
         w.acquire(&stats).await.finish(lost(2));
         assert_eq!(w.current(), (64, 0));
         assert_eq!(stats.snapshot().window_shrinks, 0);
-        // A burst (max(3, 64/16) = 4 domains in one round) halves once,
+        // A burst (max(3, 64/64) = 3 domains in one round) halves once,
         // however many more of the same epoch follow.
         let slots = take(&w, &stats, 8).await;
         for (n, s) in slots.into_iter().enumerate() {
