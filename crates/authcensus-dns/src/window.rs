@@ -100,6 +100,10 @@ const LOST_SRTTS: f64 = 4.0;
 /// starts its retransmission timer at 1 s for the same reason).
 const LOST_INITIAL: Duration = Duration::from_millis(500);
 
+/// Slots remembered beyond four windows before due presumed losses are
+/// taken out even with room in the window ([`Window::try_take`]).
+const FLIGHTS_SLACK: usize = 1024;
+
 /// An attempt holding a slot, in the order the slots were taken.
 #[derive(Debug, Clone, Copy)]
 struct Flight {
@@ -268,7 +272,11 @@ impl Window {
         let mut s = self.lock();
         let room = s.window.floor().max(1.0);
         let now = Instant::now();
-        if f64::from(s.outstanding) >= room {
+        // Also when the list of slots grows long behind an old unanswered
+        // one (a window that is not full keeps everything taken since the
+        // oldest live slot; bounded so by a few windows, not by the attempt
+        // timeout times the query rate).
+        if f64::from(s.outstanding) >= room || s.flights.len() > FLIGHTS_SLACK + 4 * room as usize {
             let lost = s.presume_lost(now);
             if lost > 0 {
                 stats

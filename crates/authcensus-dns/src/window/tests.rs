@@ -270,3 +270,29 @@ fn released_slots_free_the_window_in_any_order() {
         assert_eq!(stats.snapshot().window_presumed_lost, 0);
     });
 }
+
+#[test]
+fn slots_behind_an_old_unanswered_one_are_not_kept_for_its_whole_timeout() {
+    let stats = Stats::default();
+    let w = Window::new(1, 8, 8);
+    rt().block_on(async {
+        let _dead = w.acquire(&stats).await;
+        // Many attempts answered after it: the list of slots keeps them
+        // behind the live one, a few windows' worth at most once it is due.
+        for _ in 0..3000 {
+            w.acquire(&stats).await.finish(FAST);
+        }
+        tokio::time::sleep(LOST_MIN + Duration::from_millis(10)).await;
+        for _ in 0..1200 {
+            w.acquire(&stats).await.finish(FAST);
+        }
+        let s = w.lock();
+        assert!(
+            s.flights.len() <= FLIGHTS_SLACK + 4 * 8,
+            "{}",
+            s.flights.len()
+        );
+        assert_eq!(s.outstanding, 0);
+    });
+    assert_eq!(stats.snapshot().window_presumed_lost, 1);
+}
