@@ -12,11 +12,12 @@
 #                         loopback Knot, 64 domains in flight cost 11-13 % less CPU per query than
 #                         512 and finished 1M domains 4-6 % sooner, interleaved, 2026-12-06)
 #   BENCH_UNBOUND_CONCURRENCY=N  --concurrency of the run through Unbound (default 512)
-#   BENCH_LATENCY_CONCURRENCY=N  --concurrency of the 50 ms latency run (default 2048: since a
-#                                domain's lookups start at once, 1,536-2,048 in flight fill the
-#                                two cores; 8,192 cost ~30 % more CPU per query, 2026-12-05)
-#   BENCH_LATENCY_WINDOW_MAX=N   --window-max of the 50 ms latency run (default 8192: the
-#                                default 4096 alone caps one resolver at ~82,000 q/s at 50 ms)
+#   BENCH_LATENCY_CONCURRENCY=N  --concurrency of the 50 ms latency run (default 4096; with
+#                                --window-max 16384 it reached 19,300-21,600 domains/s against
+#                                18,200-18,400 at 2048 and 8192, 2026-12-07; 8,192 domains cost
+#                                ~30 % more CPU per query, 2026-12-05)
+#   BENCH_LATENCY_WINDOW_MAX=N   --window-max of the 50 ms latency run (default 16384, the most
+#                                the CLI takes: at 8192 the window was full, ~250,000 waits)
 #   BENCH_DNSPERF_Q="20 100 500"  dnsperf -q settings tried with one client thread, then two
 #                         threads at the best of them (the best run is the reference)
 #   BENCH_DNSPERF_SECS=15 dnsperf -l per setting
@@ -366,8 +367,8 @@ if [[ -z "${BENCH_SKIP_LATENCY:-}" ]]; then
     l0="$(cpu_ticks "$LAT_PID")"
     HPORT_SAVE="$HPORT"; HPORT="$LHTTPS"
     CA_SAVE="$CA"; CA="$(awk '/^ca /{print $2}' "$WORK/serve-lat.out")"
-    run_crawl latency "$LDNS" "$WORK/latency-input.txt" --concurrency "${BENCH_LATENCY_CONCURRENCY:-2048}" \
-        --window-max "${BENCH_LATENCY_WINDOW_MAX:-8192}"
+    run_crawl latency "$LDNS" "$WORK/latency-input.txt" --concurrency "${BENCH_LATENCY_CONCURRENCY:-4096}" \
+        --window-max "${BENCH_LATENCY_WINDOW_MAX:-16384}"
     HPORT="$HPORT_SAVE"; CA="$CA_SAVE"
     l1="$(cpu_ticks "$LAT_PID")"
     metric latency_server_cpu_s "$(python3 -c "print(($l1-$l0)/$TCK)")"

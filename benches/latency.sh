@@ -13,8 +13,8 @@
 #   LAT_SAMPLE=N      domains crawled per run (default 50000, the first N)
 #   LAT_ROUNDS=N      interleaved rounds (default 3)
 #   LAT_MS=N          injected latency (default 50)
-#   LAT_CONCURRENCY=N --concurrency of the crawls (default 2048, as e2e.sh)
-#   LAT_WINDOW_MAX=N  --window-max of the crawls (default 8192, as e2e.sh)
+#   LAT_CONCURRENCY=N --concurrency of the crawls (default 4096, as e2e.sh)
+#   LAT_WINDOW_MAX=N  --window-max of the crawls (default 16384, as e2e.sh)
 # Prints one line per run: steady domains/s and queries/s (benches/steady.py),
 # wall time, crawler and server CPU µs per query, timeouts. Needs duckdb
 # (Python) and /usr/bin/time.
@@ -26,8 +26,8 @@ U="${LAT_UNIVERSE:-}"
 N="${LAT_SAMPLE:-50000}"
 ROUNDS="${LAT_ROUNDS:-3}"
 MS="${LAT_MS:-50}"
-CONC="${LAT_CONCURRENCY:-2048}"
-WMAX="${LAT_WINDOW_MAX:-8192}"
+CONC="${LAT_CONCURRENCY:-4096}"
+WMAX="${LAT_WINDOW_MAX:-16384}"
 [[ $# -ge 1 ]] || { echo "usage: benches/latency.sh BIN..." >&2; exit 2; }
 [[ -f "$U/domains.txt" ]] || { echo "no universe in $U (set LAT_UNIVERSE)" >&2; exit 2; }
 WORK="$(mktemp -d)"
