@@ -52,6 +52,10 @@
 //!   a round never ended, so their timeouts added up to halvings
 //!   (2026-12-07, 0 ms: 88-131 s for 30,000 domains, against 9 s at 4 ms).
 //!   The attempt's timeout still counts towards a loss burst when it comes.
+//!
+//! The room is handed out first come, first served (a fair semaphore whose
+//! permits follow the window: growth adds permits, a halving takes back the
+//! free ones and the slots out above the new window return none).
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hasher};
@@ -60,7 +64,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hickory_proto::rr::Name;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::stats::{Stats, bump};
 
@@ -101,7 +105,7 @@ const LOST_SRTTS: f64 = 4.0;
 const LOST_INITIAL: Duration = Duration::from_millis(500);
 
 /// Slots remembered beyond four windows before due presumed losses are
-/// taken out even with room in the window ([`Window::try_take`]).
+/// taken out even with room in the window (`Window::register`).
 const FLIGHTS_SLACK: usize = 1024;
 
 /// An attempt holding a slot, in the order the slots were taken.
@@ -139,13 +143,22 @@ struct State {
     /// A waiter sleeps with a timer for the next presumed loss (one at a
     /// time, so waiting costs a timer only when the window is clogged).
     watchdog: bool,
+    /// Permits in circulation: the semaphore's free ones, those on their
+    /// way to a waiter, and `outstanding`. Above [`State::cap`] after a
+    /// halving until enough slots are released (a debt: their permits are
+    /// not returned).
+    granted: u32,
 }
 
 /// The window of one upstream.
 #[derive(Debug)]
 pub(crate) struct Window {
     state: Mutex<State>,
-    notify: Notify,
+    /// Free slots; every change of the room goes through [`State::give`]
+    /// and [`State::resize`] under the state's lock.
+    permits: Semaphore,
+    /// Wakes a waiter to take over the watchdog when its holder leaves.
+    watch_vacant: Notify,
     min: f64,
     max: f64,
 }
@@ -176,9 +189,12 @@ pub(crate) struct WindowSlot<'a> {
 impl Window {
     pub(crate) fn new(min: u32, initial: u32, max: u32) -> Self {
         let (min, max) = (f64::from(min), f64::from(max));
+        let window = f64::from(initial).clamp(min, max);
+        // Truncation intended: a window is a u32 count.
+        let granted = window.floor().max(1.0) as u32;
         Window {
             state: Mutex::new(State {
-                window: f64::from(initial).clamp(min, max),
+                window,
                 outstanding: 0,
                 epoch: 0,
                 ssthresh: f64::INFINITY,
@@ -191,8 +207,10 @@ impl Window {
                 flights: VecDeque::new(),
                 front_seq: 0,
                 watchdog: false,
+                granted,
             }),
-            notify: Notify::new(),
+            permits: Semaphore::new(granted as usize),
+            watch_vacant: Notify::new(),
             min,
             max,
         }
@@ -211,162 +229,166 @@ impl Window {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for room in the window and takes a slot.
+    /// Waits for room in the window and takes a slot, first come, first
+    /// served.
     ///
-    /// A release wakes one waiter, but a reply can make room for two (the
-    /// released slot and one grown), and a presumed loss makes room with no
-    /// release at all: a waiter that takes a slot and still sees room wakes
-    /// the next, so the room is used at once. Without that, growth reached
-    /// only new arrivals, and queries already waiting went out one per reply
-    /// (2026-12-07: 81 outstanding in a window grown past 1,000).
+    /// The room is a fair semaphore's permits (tokio's [`Semaphore`] hands a
+    /// returned permit to the longest waiter; a newcomer gets one only when
+    /// nobody waits). Before (a `Notify` woke one waiter per release and any
+    /// newcomer could take the slot first), a waiter that lost that race
+    /// queued again at the back: in the resolver-like integration test,
+    /// dead lookups queued among the first 500 of 16,000 went out up to
+    /// 1.25 s after the start (2026-12-07).
     pub(crate) async fn acquire<'a>(&'a self, stats: &'a Stats) -> WindowSlot<'a> {
+        // Fast path: a free permit and nobody waiting.
+        if let Ok(permit) = self.permits.try_acquire() {
+            permit.forget();
+            return self.register(stats);
+        }
+        bump(&stats.window_waits);
         let mut watch = Watch {
             window: self,
             held: false,
         };
-        // Fast path: room now, no waiter registration.
-        let mut deadline = match self.try_take(stats, &mut watch.held) {
-            Ok((slot, _)) => return slot,
-            Err(d) => d,
-        };
-        bump(&stats.window_waits);
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            // Register before checking so a release between the check and
-            // the await is not missed.
-            notified.as_mut().enable();
-            if deadline.is_none() {
-                match self.try_take(stats, &mut watch.held) {
-                    Ok((slot, more)) => {
-                        if more {
-                            self.notify.notify_one();
-                        }
-                        return slot;
-                    }
-                    Err(d) => deadline = d,
-                }
-            }
-            match deadline.take() {
-                // The watchdog: wake for the next presumed loss too.
+        let acquire = self.permits.acquire();
+        tokio::pin!(acquire);
+        let permit = loop {
+            // Take out what is presumed lost (its permits go to the queue's
+            // head, maybe this waiter); one waiter keeps a timer for the next.
+            match self.watch(stats, &mut watch.held) {
                 Some(at) => {
                     tokio::select! {
-                        () = notified => {}
+                        biased;
+                        p = acquire.as_mut() => break p,
                         () = tokio::time::sleep_until(at.into()) => {}
                     }
                 }
-                None => notified.await,
+                None => {
+                    tokio::select! {
+                        biased;
+                        p = acquire.as_mut() => break p,
+                        () = self.watch_vacant.notified() => {}
+                    }
+                }
             }
+        };
+        // The semaphore is never closed; were it, the slot is still counted
+        // and released like any other.
+        if let Ok(permit) = permit {
+            permit.forget();
+        }
+        drop(watch);
+        self.register(stats)
+    }
+
+    /// Counts a slot whose permit the caller holds.
+    fn register<'a>(&'a self, stats: &'a Stats) -> WindowSlot<'a> {
+        let mut s = self.lock();
+        let now = Instant::now();
+        // A window that is not full keeps everything taken since its oldest
+        // live slot listed: bounded by a few windows, not by the attempt
+        // timeout times the query rate.
+        if s.flights.len() > FLIGHTS_SLACK + 4 * s.cap() as usize {
+            self.presume_lost(&mut s, stats, now);
+        }
+        s.outstanding += 1;
+        let seq = s.front_seq + s.flights.len() as u64;
+        s.flights.push_back(Flight {
+            at: now,
+            done: false,
+        });
+        WindowSlot {
+            window: self,
+            stats,
+            epoch: s.epoch,
+            seq,
+            at: now,
+            event: WindowEvent::Neutral,
         }
     }
 
-    /// Takes a slot if the window has room (after presuming lost what is
-    /// due), and says whether room is left. Else returns when the next
-    /// attempt is presumed lost if this caller is (or now becomes) the
-    /// window's watchdog; `watchdog` is whether it is, before and after.
-    fn try_take<'a>(
-        &'a self,
-        stats: &'a Stats,
-        watchdog: &mut bool,
-    ) -> Result<(WindowSlot<'a>, bool), Option<Instant>> {
+    /// A waiter's turn at the window's upkeep: takes out the attempts
+    /// presumed lost by now, and returns when the next one is due if this
+    /// waiter is (or now becomes) the window's watchdog; `watchdog` is
+    /// whether it is, before and after.
+    fn watch(&self, stats: &Stats, watchdog: &mut bool) -> Option<Instant> {
         let mut s = self.lock();
-        let room = s.window.floor().max(1.0);
-        let now = Instant::now();
-        // Also when the list of slots grows long behind an old unanswered
-        // one (a window that is not full keeps everything taken since the
-        // oldest live slot; bounded so by a few windows, not by the attempt
-        // timeout times the query rate).
-        if f64::from(s.outstanding) >= room || s.flights.len() > FLIGHTS_SLACK + 4 * room as usize {
-            let lost = s.presume_lost(now);
-            if lost > 0 {
-                stats
-                    .window_presumed_lost
-                    .fetch_add(lost, Ordering::Relaxed);
-            }
-        }
-        if f64::from(s.outstanding) < room {
-            s.outstanding += 1;
-            let seq = s.front_seq + s.flights.len() as u64;
-            s.flights.push_back(Flight {
-                at: now,
-                done: false,
-            });
-            if std::mem::take(watchdog) {
-                s.watchdog = false;
-            }
-            let slot = WindowSlot {
-                window: self,
-                stats,
-                epoch: s.epoch,
-                seq,
-                at: now,
-                event: WindowEvent::Neutral,
-            };
-            // Room left, or a watchdog to hand on: wake the next waiter.
-            return Ok((slot, f64::from(s.outstanding) < room || !s.watchdog));
-        }
+        self.presume_lost(&mut s, stats, Instant::now());
         if !s.watchdog {
             s.watchdog = true;
             *watchdog = true;
         }
         if !*watchdog {
-            return Err(None);
+            return None;
         }
         let lost_after = s.lost_after();
-        Err(s
-            .flights
-            .iter()
-            .find(|f| !f.done)
-            .map(|f| f.at + lost_after))
+        // Nothing unanswered (the room went to waiters ahead of this one):
+        // look again after `lost_after`, the earliest a slot taken now can
+        // be due.
+        Some(
+            s.flights
+                .iter()
+                .find(|f| !f.done)
+                .map_or_else(|| Instant::now() + lost_after, |f| f.at + lost_after),
+        )
+    }
+
+    fn presume_lost(&self, s: &mut State, stats: &Stats, now: Instant) {
+        let lost = s.presume_lost(now);
+        if lost > 0 {
+            stats
+                .window_presumed_lost
+                .fetch_add(lost, Ordering::Relaxed);
+            // Truncation intended: at most the outstanding count (u32).
+            s.give(&self.permits, lost as u32);
+        }
     }
 
     fn release(&self, seq: u64, epoch: u64, event: WindowEvent) -> bool {
         let mut shrunk = false;
-        let free = {
-            let mut s = self.lock();
-            s.land(seq);
-            match event {
-                WindowEvent::Reply(rtt) => {
-                    let base = s.observe_rtt(rtt);
-                    if rtt <= base * 2 + RTT_SLACK {
-                        let far = s.srtt >= SLOW_START_RTT.as_secs_f64();
-                        let step = if s.window < s.ssthresh && far {
-                            1.0
-                        } else {
-                            1.0 / s.window.max(1.0)
-                        };
-                        s.window = (s.window + step).min(self.max);
-                    }
-                    s.round_replies += 1;
-                    if f64::from(s.round_replies) >= s.window {
-                        s.new_round();
-                    }
+        let mut s = self.lock();
+        let landed = s.land(seq);
+        match event {
+            WindowEvent::Reply(rtt) => {
+                let base = s.observe_rtt(rtt);
+                if rtt <= base * 2 + RTT_SLACK {
+                    let far = s.srtt >= SLOW_START_RTT.as_secs_f64();
+                    let step = if s.window < s.ssthresh && far {
+                        1.0
+                    } else {
+                        1.0 / s.window.max(1.0)
+                    };
+                    s.window = (s.window + step).min(self.max);
                 }
-                WindowEvent::Timeout(key) if epoch == s.epoch => {
-                    s.round_timeouts.insert(key);
-                    // Truncation intended: window/64 of a window below 2^38.
-                    let burst = BURST_MIN.max((s.window / 64.0) as u32);
-                    if s.round_timeouts.len() >= burst as usize {
-                        let halved = (s.window / 2.0).max(self.min);
-                        shrunk = halved < s.window;
-                        // A distant upstream slow-starts back to just below
-                        // the window that lost: its losses are detected an
-                        // attempt timeout late, and dead names time out in
-                        // bursts too, so regrowing at +1 per round trip (20
-                        // per second at 50 ms) would keep it far too small.
-                        s.ssthresh = s.window * 0.9;
-                        s.window = halved;
-                        s.epoch += 1;
-                        s.new_round();
-                    }
+                s.round_replies += 1;
+                if f64::from(s.round_replies) >= s.window {
+                    s.new_round();
                 }
-                WindowEvent::Timeout(_) | WindowEvent::Neutral => {}
             }
-            f64::from(s.outstanding) < s.window.floor().max(1.0)
-        };
-        if free {
-            self.notify.notify_one();
+            WindowEvent::Timeout(key) if epoch == s.epoch => {
+                s.round_timeouts.insert(key);
+                // Truncation intended: window/64 of a window below 2^38.
+                let burst = BURST_MIN.max((s.window / 64.0) as u32);
+                if s.round_timeouts.len() >= burst as usize {
+                    let halved = (s.window / 2.0).max(self.min);
+                    shrunk = halved < s.window;
+                    // A distant upstream slow-starts back to just below
+                    // the window that lost: its losses are detected an
+                    // attempt timeout late, and dead names time out in
+                    // bursts too, so regrowing at +1 per round trip (20
+                    // per second at 50 ms) would keep it far too small.
+                    s.ssthresh = s.window * 0.9;
+                    s.window = halved;
+                    s.epoch += 1;
+                    s.new_round();
+                }
+            }
+            WindowEvent::Timeout(_) | WindowEvent::Neutral => {}
         }
+        if landed {
+            s.give(&self.permits, 1);
+        }
+        s.resize(&self.permits);
         shrunk
     }
 }
@@ -395,24 +417,57 @@ pub(crate) fn timeout_key(name: &Name) -> u64 {
 }
 
 impl State {
-    /// Marks slot `seq` released, unless it was presumed lost already.
-    fn land(&mut self, seq: u64) {
+    /// Marks slot `seq` released; false if it was presumed lost already
+    /// (its room was given back then).
+    fn land(&mut self, seq: u64) -> bool {
         let Some(i) = seq.checked_sub(self.front_seq) else {
-            return;
+            return false;
         };
         let Some(f) = usize::try_from(i)
             .ok()
             .and_then(|i| self.flights.get_mut(i))
         else {
-            return;
+            return false;
         };
-        if !f.done {
+        let landed = !f.done;
+        if landed {
             f.done = true;
             self.outstanding = self.outstanding.saturating_sub(1);
         }
         while self.flights.front().is_some_and(|f| f.done) {
             self.flights.pop_front();
             self.front_seq += 1;
+        }
+        landed
+    }
+
+    /// The room: the window rounded down, at least one slot.
+    fn cap(&self) -> u32 {
+        // Truncation intended: a window is a u32 count.
+        self.window.floor().max(1.0) as u32
+    }
+
+    /// Returns the permits of `n` slots that left the window, less what is
+    /// owed since a halving.
+    fn give(&mut self, permits: &Semaphore, n: u32) {
+        let keep = n.min(self.granted.saturating_sub(self.cap()));
+        self.granted -= keep;
+        if n > keep {
+            permits.add_permits((n - keep) as usize);
+        }
+    }
+
+    /// Brings the permits in circulation to the room: adds what the window
+    /// grew by, takes back free permits it shrank by (the rest is owed by
+    /// the slots out, [`State::give`]).
+    fn resize(&mut self, permits: &Semaphore) {
+        let cap = self.cap();
+        if cap > self.granted {
+            permits.add_permits((cap - self.granted) as usize);
+            self.granted = cap;
+        } else if cap < self.granted {
+            // Truncation intended: at most granted - cap (u32).
+            self.granted -= permits.forget_permits((self.granted - cap) as usize) as u32;
         }
     }
 
@@ -500,7 +555,7 @@ impl Drop for Watch<'_> {
     fn drop(&mut self) {
         if self.held {
             self.window.lock().watchdog = false;
-            self.window.notify.notify_one();
+            self.window.watch_vacant.notify_one();
         }
     }
 }

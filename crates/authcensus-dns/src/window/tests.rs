@@ -296,3 +296,80 @@ fn slots_behind_an_old_unanswered_one_are_not_kept_for_its_whole_timeout() {
     });
     assert_eq!(stats.snapshot().window_presumed_lost, 1);
 }
+
+/// Polls `f` once: its output if ready.
+async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+#[test]
+fn waiters_get_the_window_in_the_order_they_came() {
+    let stats = Stats::default();
+    let w = Window::new(1, 1, 1);
+    rt().block_on(async {
+        let first = w.acquire(&stats).await;
+        let mut waiters: Vec<_> = (0..5).map(|_| Some(Box::pin(w.acquire(&stats)))).collect();
+        for f in waiters.iter_mut().flatten() {
+            assert!(poll_once(f).await.is_none());
+        }
+        drop(first);
+        // A newcomer after the release does not take the slot that the
+        // first waiter is owed.
+        let mut newcomer = Box::pin(w.acquire(&stats));
+        assert!(poll_once(&mut newcomer).await.is_none());
+        // The waiters get the slot one after the other, in the order they
+        // came, however they are polled.
+        for turn in 0..5 {
+            let mut got = Vec::new();
+            for (i, f) in waiters.iter_mut().enumerate().rev() {
+                if let Some(fut) = f
+                    && let Some(slot) = poll_once(fut).await
+                {
+                    *f = None;
+                    got.push((i, slot));
+                }
+            }
+            assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [turn]);
+            assert!(poll_once(&mut newcomer).await.is_none());
+        }
+        // (each slot was dropped at the end of its turn)
+        assert!(poll_once(&mut newcomer).await.is_some());
+        assert_eq!(stats.snapshot().window_waits, 6);
+    });
+}
+
+#[test]
+fn after_a_halving_released_slots_pay_back_the_excess_first() {
+    let stats = Stats::default();
+    let w = Window::new(1, 8, 8);
+    rt().block_on(async {
+        let mut held = take(&w, &stats, 8).await;
+        for n in 0..3 {
+            held.pop().unwrap().finish(lost(n));
+        }
+        assert_eq!(w.current(), (4, 5));
+        let mut next = Box::pin(w.acquire(&stats));
+        assert!(poll_once(&mut next).await.is_none());
+        // Five out in a window of four: the first release pays the debt...
+        held.pop().unwrap().finish(FAST);
+        assert!(poll_once(&mut next).await.is_none());
+        // ...the second makes room for one.
+        held.pop().unwrap().finish(FAST);
+        let slot = poll_once(&mut next).await.expect("room for one");
+        assert_eq!(w.current(), (4, 4));
+        let mut more = Box::pin(w.acquire(&stats));
+        assert!(poll_once(&mut more).await.is_none());
+        drop((held, slot));
+        drop(poll_once(&mut more).await.expect("room"));
+        // Exactly the window's four slots are in circulation again.
+        assert_eq!(w.current(), (4, 0));
+        assert_eq!(w.permits.available_permits(), 4);
+        assert_eq!(w.lock().granted, 4);
+    });
+}
