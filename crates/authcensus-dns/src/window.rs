@@ -24,21 +24,27 @@
 //!   everything else after recursion, tens of milliseconds later, so only
 //!   the few cache hits show no queueing; judged by the base it would be a
 //!   near server and grow by a fraction of a slot per round trip;
-//! - it halves (down to `window_min`) on a *burst* of timeouts: attempts for
-//!   at least `max(3, window/64)` distinct domains ([`timeout_key`]) timed
-//!   out within one round of `window` replies. Isolated timeouts are names
-//!   whose servers never answer (common on the internet and in the testbed
-//!   universe), not congestion: halving on each of them collapsed the window
-//!   to its floor at 50 ms latency (2026-11-22: ~46 queries in flight
-//!   instead of hundreds). A dead domain times out all its lookups at once
-//!   (a crawl starts them together: seven and more), so counting attempts
-//!   instead of domains let every dead domain halve the window (2026-12-07:
-//!   20-24 halvings and 35-40 s for 30,000 domains at 0 ms against the
-//!   testbed's 0.19 % never-answering domains, 9 s at 4 ms). A buffer
-//!   overflow drops a run of consecutive queries, a few domains' worth, and
-//!   does halve: at `window/16` domains (the attempts' old threshold) it
-//!   did not, and a 1M-domain crawl against Knot lost 3,011 queries with 2
-//!   halvings instead of about 1,100 with 23;
+//! - it halves (down to `window_min`) on a *burst* of timeouts: at least
+//!   [`State::burst_threshold`] lost attempts among [`State::loss_span`]
+//!   consecutive slots in the order they were taken (about send order),
+//!   counting at most [`LOSS_PER_DOMAIN`] per domain ([`timeout_key`]): a
+//!   quarter or more of the attempts in a span of up to [`LOSS_SPAN`]
+//!   slots, less a margin. A full receive buffer drops what arrives while
+//!   it is full, so an overflow loses a block of the attempts sent
+//!   together: at least one socket's whole burst, every fourth slot with
+//!   the four sockets a lane sends through, and usually more. Random loss
+//!   drops isolated attempts: at 10 % a span of 128 slots holds 28 losses
+//!   with probability 6e-5 (binomial tail), so it does not halve. Counting
+//!   every timeout in a round as a burst (at `max(3, window/64)` domains)
+//!   read random loss as congestion: the fault network's 10 % loss held the
+//!   window at its floor (20,000 domains in 59.6-63.6 s with 250-265
+//!   halvings, against 8.7-9.6 s with a floor of 512; 2026-12-07). Dead
+//!   domains are not congestion either: a domain whose servers never answer
+//!   times out all its lookups at once (a crawl starts them together: seven
+//!   and more, in consecutive slots), hence the cap per domain; counting
+//!   attempts let every dead domain halve the window (2026-12-07: 20-24
+//!   halvings and 35-40 s for 30,000 domains at 0 ms against the testbed's
+//!   0.19 % never-answering domains, 9 s at 4 ms);
 //! - at most one halving per *epoch*: a timeout of an attempt sent before the
 //!   last halving does not count, so one burst of losses halves once;
 //! - an attempt still unanswered `lost_after` (`max(50 ms, 4 × smoothed
@@ -48,16 +54,16 @@
 //!   reply is that late is not in its queue (a dead domain's server never
 //!   answers; a dropped datagram is gone). Held to their full attempt
 //!   timeout (2 s), the dead domains' queries filled the window: 65 of
-//!   30,000 domains kept it full through 210,000 waits, and with no replies
-//!   a round never ended, so their timeouts added up to halvings
-//!   (2026-12-07, 0 ms: 88-131 s for 30,000 domains, against 9 s at 4 ms).
+//!   30,000 domains kept it full through 210,000 waits, and their timeouts
+//!   added up to halvings (2026-12-07, 0 ms: 88-131 s for 30,000 domains,
+//!   against 9 s at 4 ms).
 //!   The attempt's timeout still counts towards a loss burst when it comes.
 //!
 //! The room is handed out first come, first served (a fair semaphore whose
 //! permits follow the window: growth adds permits, a halving takes back the
 //! free ones and the slots out above the new window return none).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -87,7 +93,15 @@ const SLOW_START_RTT: Duration = Duration::from_millis(5);
 /// alpha, 1/8).
 const SRTT_GAIN: f64 = 1.0 / 8.0;
 
-/// Fewest timeouts in one round that count as a loss burst.
+/// Longest run of consecutive slots (in the order they were taken) whose
+/// losses add up to a burst ([`State::loss_span`]).
+pub(crate) const LOSS_SPAN: u64 = 128;
+
+/// Timeouts of one domain ([`timeout_key`]) counted towards a burst within
+/// a span: its lookups start together and a dead domain loses them all.
+pub(crate) const LOSS_PER_DOMAIN: u32 = 2;
+
+/// Fewest losses that make a burst, whatever the span.
 const BURST_MIN: u32 = 3;
 
 /// Shortest time after which an unanswered attempt is presumed lost
@@ -123,11 +137,9 @@ struct State {
     epoch: u64,
     /// Slow start below this window, additive increase above.
     ssthresh: f64,
-    /// Replies in the current round.
-    round_replies: u32,
-    /// Distinct [`timeout_key`]s of the current round's (current-epoch)
-    /// timeouts; never more than a burst's worth, as a burst clears it.
-    round_timeouts: HashSet<u64>,
+    /// The current epoch's timeouts as (slot number, [`timeout_key`]), in
+    /// slot order, at most two spans back from the latest.
+    losses: VecDeque<(u64, u64)>,
     /// Smoothed round-trip time of all replies, in seconds (0 before the
     /// first reply).
     srtt: f64,
@@ -168,8 +180,8 @@ pub(crate) struct Window {
 pub(crate) enum WindowEvent {
     /// A reply was accepted after this round-trip time: maybe grow.
     Reply(Duration),
-    /// The attempt timed out: counts towards a loss burst, once per
-    /// [`timeout_key`] in a round.
+    /// The attempt timed out: counts towards a loss burst, at most
+    /// [`LOSS_PER_DOMAIN`] times per [`timeout_key`] in a span.
     Timeout(u64),
     /// Neither (send error, cancellation): just release the slot.
     Neutral,
@@ -194,8 +206,7 @@ impl Window {
             outstanding: 0,
             epoch: 0,
             ssthresh: f64::INFINITY,
-            round_replies: 0,
-            round_timeouts: HashSet::new(),
+            losses: VecDeque::new(),
             srtt: 0.0,
             rtt_cur: None,
             rtt_prev: None,
@@ -357,16 +368,9 @@ impl Window {
                     };
                     s.window = (s.window + step).min(self.max);
                 }
-                s.round_replies += 1;
-                if f64::from(s.round_replies) >= s.window {
-                    s.new_round();
-                }
             }
             WindowEvent::Timeout(key) if epoch == s.epoch => {
-                s.round_timeouts.insert(key);
-                // Truncation intended: window/64 of a window below 2^38.
-                let burst = BURST_MIN.max((s.window / 64.0) as u32);
-                if s.round_timeouts.len() >= burst as usize {
+                if s.record_loss(seq, key) {
                     let halved = (s.window / 2.0).max(self.min);
                     shrunk = halved < s.window;
                     // A distant upstream slow-starts back to just below
@@ -377,7 +381,7 @@ impl Window {
                     s.ssthresh = s.window * 0.9;
                     s.window = halved;
                     s.epoch += 1;
-                    s.new_round();
+                    s.losses.clear();
                 }
             }
             WindowEvent::Timeout(_) | WindowEvent::Neutral => {}
@@ -394,9 +398,9 @@ impl Window {
 /// its leading labels up to the last one that starts with `_` (so
 /// `x.example`, `_dmarc.x.example`, `_mta-sts.x.example`,
 /// `_smtp._tls.x.example` and `default._bimi.x.example` are one domain),
-/// compared case-insensitively. Timeouts count towards a loss burst once per
-/// key and round. Two domains whose keys collide count once; that only
-/// makes a burst need one more domain.
+/// compared case-insensitively. Timeouts count towards a loss burst at most
+/// [`LOSS_PER_DOMAIN`] times per key in a span. Two domains whose keys
+/// collide count as one; that only makes a burst need one more loss.
 pub(crate) fn timeout_key(name: &Name) -> u64 {
     let skip = name
         .iter()
@@ -495,11 +499,76 @@ impl State {
         lost
     }
 
-    fn new_round(&mut self) {
-        self.round_replies = 0;
-        if !self.round_timeouts.is_empty() {
-            self.round_timeouts.clear();
+    /// Slots in which losses add up to a burst: four windows, between 16
+    /// and [`LOSS_SPAN`].
+    fn loss_span(&self) -> u64 {
+        (4 * u64::from(self.cap())).clamp(16, LOSS_SPAN)
+    }
+
+    /// Losses in one span that make a burst: 7/32 of the span (a quarter,
+    /// less a margin for a domain whose two counted losses straddle the
+    /// span's ends), at least [`BURST_MIN`]; 28 in a span of 128.
+    fn burst_threshold(&self) -> u32 {
+        // Truncation intended: the span is at most LOSS_SPAN.
+        BURST_MIN.max((self.loss_span() * 7 / 32) as u32)
+    }
+
+    /// Records the timeout of slot `seq` (domain `key`) and says whether a
+    /// span of [`State::loss_span`] consecutive slots around it now holds a
+    /// burst ([`State::burst_threshold`] losses, at most
+    /// [`LOSS_PER_DOMAIN`] per domain). Bounded: the list keeps two spans
+    /// back from its latest slot (at most two spans of entries, as slot
+    /// numbers are distinct), and the count walks at most that.
+    fn record_loss(&mut self, seq: u64, key: u64) -> bool {
+        let span = self.loss_span();
+        let latest = self.losses.back().map_or(seq, |&(s, _)| s.max(seq));
+        let horizon = latest.saturating_sub(2 * span);
+        while self.losses.front().is_some_and(|&(s, _)| s < horizon) {
+            self.losses.pop_front();
         }
+        if seq < horizon {
+            return false;
+        }
+        // Timeouts come about in slot order: almost always at the back.
+        let at = self.losses.partition_point(|&(s, _)| s < seq);
+        if self.losses.get(at).is_some_and(|&(s, _)| s == seq) {
+            return false;
+        }
+        self.losses.insert(at, (seq, key));
+        // Slide a span over the losses within one span of `seq`, counting
+        // each domain's first LOSS_PER_DOMAIN.
+        let lo = self.losses.partition_point(|&(s, _)| s + span <= seq);
+        let hi = self.losses.partition_point(|&(s, _)| s < seq + span);
+        let threshold = self.burst_threshold();
+        let mut per_domain: HashMap<u64, u32> = HashMap::new();
+        let mut counted = 0u32;
+        let mut left = lo;
+        for right in lo..hi {
+            let Some(&(s, k)) = self.losses.get(right) else {
+                break;
+            };
+            while let Some(&(ls, lk)) = self.losses.get(left) {
+                if ls + span > s {
+                    break;
+                }
+                if let Some(n) = per_domain.get_mut(&lk) {
+                    if *n <= LOSS_PER_DOMAIN {
+                        counted -= 1;
+                    }
+                    *n -= 1;
+                }
+                left += 1;
+            }
+            let n = per_domain.entry(k).or_insert(0);
+            *n += 1;
+            if *n <= LOSS_PER_DOMAIN {
+                counted += 1;
+            }
+            if counted >= threshold {
+                return true;
+            }
+        }
+        false
     }
 
     /// Records a round-trip time (base and smoothed); returns the base
