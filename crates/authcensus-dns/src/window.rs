@@ -25,11 +25,10 @@
 //!   the few cache hits show no queueing; judged by the base it would be a
 //!   near server and grow by a fraction of a slot per round trip;
 //! - it halves (down to `window_min`) on a *burst* of timeouts: at least
-//!   [`State::burst_threshold`] lost attempts among [`State::loss_span`]
+//!   [`BURST_LOSSES`] (28) lost attempts among [`LOSS_SPAN`] (128)
 //!   consecutive slots in the order they were taken (about send order),
-//!   counting at most [`LOSS_PER_DOMAIN`] per domain ([`timeout_key`]): a
-//!   quarter or more of the attempts in a span of up to [`LOSS_SPAN`]
-//!   slots, less a margin. A full receive buffer drops what arrives while
+//!   counting at most [`LOSS_PER_DOMAIN`] per domain ([`timeout_key`]). A
+//!   full receive buffer drops what arrives while
 //!   it is full, so an overflow loses a block of the attempts sent
 //!   together: at least one socket's whole burst, every fourth slot with
 //!   the four sockets a lane sends through, and usually more. Random loss
@@ -93,16 +92,20 @@ const SLOW_START_RTT: Duration = Duration::from_millis(5);
 /// alpha, 1/8).
 const SRTT_GAIN: f64 = 1.0 / 8.0;
 
-/// Longest run of consecutive slots (in the order they were taken) whose
-/// losses add up to a burst ([`State::loss_span`]).
+/// Consecutive slots (in the order they were taken) whose losses add up to
+/// a burst. Fixed, whatever the window: in a shorter span random loss would
+/// make a burst more easily (at 10 %, 14 of 64 with probability 2e-3, 28 of
+/// 128 with 6e-5), so a small window would halve more readily than a large
+/// one and stay small.
 pub(crate) const LOSS_SPAN: u64 = 128;
+
+/// Losses in a span that make a burst: 7/32 of it, a quarter less a margin
+/// for the domains whose two counted losses straddle the span's ends.
+pub(crate) const BURST_LOSSES: u32 = 28;
 
 /// Timeouts of one domain ([`timeout_key`]) counted towards a burst within
 /// a span: its lookups start together and a dead domain loses them all.
 pub(crate) const LOSS_PER_DOMAIN: u32 = 2;
-
-/// Fewest losses that make a burst, whatever the span.
-const BURST_MIN: u32 = 3;
 
 /// Shortest time after which an unanswered attempt is presumed lost
 /// ([`State::lost_after`]): far above any queueing delay of a local server (a few
@@ -499,28 +502,13 @@ impl State {
         lost
     }
 
-    /// Slots in which losses add up to a burst: four windows, between 16
-    /// and [`LOSS_SPAN`].
-    fn loss_span(&self) -> u64 {
-        (4 * u64::from(self.cap())).clamp(16, LOSS_SPAN)
-    }
-
-    /// Losses in one span that make a burst: 7/32 of the span (a quarter,
-    /// less a margin for a domain whose two counted losses straddle the
-    /// span's ends), at least [`BURST_MIN`]; 28 in a span of 128.
-    fn burst_threshold(&self) -> u32 {
-        // Truncation intended: the span is at most LOSS_SPAN.
-        BURST_MIN.max((self.loss_span() * 7 / 32) as u32)
-    }
-
     /// Records the timeout of slot `seq` (domain `key`) and says whether a
-    /// span of [`State::loss_span`] consecutive slots around it now holds a
-    /// burst ([`State::burst_threshold`] losses, at most
-    /// [`LOSS_PER_DOMAIN`] per domain). Bounded: the list keeps two spans
+    /// span of [`LOSS_SPAN`] consecutive slots around it now holds a burst
+    /// ([`BURST_LOSSES`] losses, at most [`LOSS_PER_DOMAIN`] per domain). Bounded: the list keeps two spans
     /// back from its latest slot (at most two spans of entries, as slot
     /// numbers are distinct), and the count walks at most that.
     fn record_loss(&mut self, seq: u64, key: u64) -> bool {
-        let span = self.loss_span();
+        let span = LOSS_SPAN;
         let latest = self.losses.back().map_or(seq, |&(s, _)| s.max(seq));
         let horizon = latest.saturating_sub(2 * span);
         while self.losses.front().is_some_and(|&(s, _)| s < horizon) {
@@ -539,7 +527,6 @@ impl State {
         // each domain's first LOSS_PER_DOMAIN.
         let lo = self.losses.partition_point(|&(s, _)| s + span <= seq);
         let hi = self.losses.partition_point(|&(s, _)| s < seq + span);
-        let threshold = self.burst_threshold();
         let mut per_domain: HashMap<u64, u32> = HashMap::new();
         let mut counted = 0u32;
         let mut left = lo;
@@ -564,7 +551,7 @@ impl State {
             if *n <= LOSS_PER_DOMAIN {
                 counted += 1;
             }
-            if counted >= threshold {
+            if counted >= BURST_LOSSES {
                 return true;
             }
         }

@@ -45,12 +45,11 @@ fn isolated_losses_do_not_shrink_a_block_of_them_halves_once_per_epoch() {
         assert_eq!(w.current(), (32, 0));
         assert_eq!(stats.snapshot().window_shrinks, 1);
         // Bursts in later epochs halve again, not below the floor.
-        // (A window's worth each: 32 of a burst of 28, 16 of 14 (span 64),
-        // 8 of 7 (span 32), 4 of 3 (span 16).)
+        // (One at a time: a burst is 28 losses in 128 slots whatever the
+        // window.)
         for expected in [16, 8, 4, 4] {
-            let slots = take(&w, &stats, w.current().0 as usize).await;
-            for (n, s) in slots.into_iter().enumerate() {
-                s.finish(lost(n as u64));
+            for n in 0..28 {
+                w.acquire(&stats).await.finish(lost(n));
             }
             assert_eq!(w.current(), (expected, 0));
         }
@@ -99,32 +98,32 @@ fn losses_far_apart_in_send_order_do_not_add_up() {
     let stats = Stats::default();
     let w = Window::new(4, 8, 8);
     rt().block_on(async {
-        // At a window of 8 a span is 32 slots and a burst 7 losses. Five
-        // and five more, 40 slots apart, are not one.
-        for n in 0..5 {
+        // Twenty losses and twenty more, 200 slots apart, are not a burst
+        // of 28 in 128 slots, even at a window of 8.
+        for n in 0..20 {
             w.acquire(&stats).await.finish(lost(n));
         }
-        for _ in 0..40 {
+        for _ in 0..200 {
             w.acquire(&stats).await.finish(FAST);
         }
-        for n in 5..10 {
+        for n in 20..40 {
             w.acquire(&stats).await.finish(lost(n));
         }
         assert_eq!(w.current(), (8, 0));
-        // Two more next to the second five are.
-        for n in 10..12 {
+        // Eight more next to the second twenty are.
+        for n in 40..48 {
             w.acquire(&stats).await.finish(lost(n));
         }
         assert_eq!(w.current(), (4, 0));
     });
     // Timeouts that come out of slot order still add up.
-    let w = Window::new(2, 8, 8);
+    let w = Window::new(2, 32, 32);
     rt().block_on(async {
-        let slots = take(&w, &stats, 7).await;
+        let slots = take(&w, &stats, 28).await;
         for (n, s) in slots.into_iter().enumerate().rev() {
             s.finish(lost(n as u64));
         }
-        assert_eq!(w.current(), (4, 0));
+        assert_eq!(w.current(), (16, 0));
     });
 }
 
@@ -248,12 +247,12 @@ fn unanswered_attempts_leave_the_window_after_lost_after() {
         assert_eq!(stats.snapshot().window_presumed_lost, 4);
         assert_eq!(stats.snapshot().window_waits, 1);
         // Their timeouts, when they come, release nothing twice but still
-        // count towards a loss burst (four domains at a window of 4).
+        // count towards a loss burst.
         for (n, s) in dead.into_iter().enumerate() {
             s.finish(lost(n as u64));
         }
-        assert_eq!(w.current(), (2, 1));
-        assert_eq!(stats.snapshot().window_shrinks, 1);
+        assert_eq!(w.current(), (4, 1));
+        assert_eq!(w.lock().losses.len(), 4);
         next.finish(FAST);
         assert_eq!(w.current().1, 0);
     });
@@ -381,13 +380,17 @@ fn after_a_halving_released_slots_pay_back_the_excess_first() {
     let w = Window::new(1, 8, 8);
     rt().block_on(async {
         // A round trip of 0.1 ms: unanswered slots are presumed lost after
-        // 50 ms and leave the window, so eight more can be taken...
+        // 50 ms and leave the window, so four windows' worth can be taken
+        // and left unanswered, and eight more held...
         w.acquire(&stats).await.finish(FAST);
-        let early = take(&w, &stats, 8).await;
-        tokio::time::sleep(LOST_MIN + Duration::from_millis(10)).await;
+        let mut early = Vec::new();
+        for _ in 0..4 {
+            early.extend(take(&w, &stats, 8).await);
+            tokio::time::sleep(LOST_MIN + Duration::from_millis(10)).await;
+        }
         let mut held = take(&w, &stats, 8).await;
-        // ...and the early ones' timeouts (7 of a span of 32 is a burst)
-        // halve the window with all eight out.
+        // ...and the early ones' timeouts (28 of them are a burst) halve
+        // the window with all eight out.
         for (n, s) in early.into_iter().enumerate() {
             s.finish(lost(n as u64));
         }

@@ -117,7 +117,7 @@ async fn window_bounds_outstanding_queries_and_shrinks_on_loss() {
             )])),
         ),
     );
-    for i in 0..10 {
+    for i in 0..30 {
         s.set(&format!("lost{i}.example"), QueryType::A, Behavior::Drop);
     }
     let mut cfg = DnsConfig::new(vec![s.addr()]);
@@ -141,9 +141,10 @@ async fn window_bounds_outstanding_queries_and_shrinks_on_loss() {
     assert!(st.window_waits >= 40, "{st:?}");
     assert_eq!(st.window_shrinks, 0);
 
-    // A burst of lost queries (of ten domains: a window's worth is a burst
-    // of 3) halves the window once (one epoch)...
-    let lost = spawn_queries(&c, (0..10).map(|i| format!("lost{i}.example")).collect()).await;
+    // A burst of lost queries (of 30 domains, in three windows' worth of
+    // consecutive slots: 28 in 128 slots is a burst) halves the window once
+    // (one epoch)...
+    let lost = spawn_queries(&c, (0..30).map(|i| format!("lost{i}.example")).collect()).await;
     assert!(
         lost.iter()
             .all(|r| *r == Lookup::Failed(authcensus_records::dns::DnsFailure::Timeout))
