@@ -72,10 +72,11 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
     nice: u8,
     /// Floor of each resolver's adaptive in-flight window [default: 8], divided among the threads. The
-    /// window halves on bursts of timeouts, reading them as congestion; on a
-    /// path whose losses are random or whose timeouts come from servers that
-    /// never answer (not from an overloaded resolver), raise the floor so
-    /// the crawl keeps that many queries in flight.
+    /// window halves when a block of queries sent together times out (28 of
+    /// 128 in a row, at most two per domain), as a resolver whose buffer
+    /// overflows loses them; random loss of about 10 % or less and servers
+    /// that never answer do not halve it. Raise the floor to keep that many
+    /// queries in flight whatever the losses (a path with heavier loss).
     #[arg(long, value_name = "N")]
     window_min: Option<u32>,
     /// Ceiling of each resolver's adaptive in-flight window [default: 4096, at most 16384], divided
