@@ -73,10 +73,11 @@ pub struct CrawlArgs {
     nice: u8,
     /// Floor of each resolver's adaptive in-flight window [default: 8], divided among the threads. The
     /// window halves when a block of queries sent together times out (28 of
-    /// 128 in a row, at most two per domain), as a resolver whose buffer
-    /// overflows loses them; random loss of about 10 % or less and servers
-    /// that never answer do not halve it. Raise the floor to keep that many
-    /// queries in flight whatever the losses (a path with heavier loss).
+    /// 128 in a row, at most two per domain, more on a path with a higher
+    /// background loss rate), as a resolver whose buffer overflows loses
+    /// them; random loss and servers that never answer do not halve it.
+    /// Raise the floor to keep that many queries in flight whatever the
+    /// losses.
     #[arg(long, value_name = "N")]
     window_min: Option<u32>,
     /// Ceiling of each resolver's adaptive in-flight window [default: 4096, at most 16384], divided
