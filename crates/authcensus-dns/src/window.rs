@@ -30,9 +30,8 @@
 //!   counting at most [`LOSS_PER_DOMAIN`] per domain ([`timeout_key`]);
 //!   on a lossy path more, five standard deviations above what its
 //!   background loss rate puts in a span ([`State::burst_losses`]). A
-//!   full receive buffer drops what arrives while
-//!   it is full, so an overflow loses a block of the attempts sent
-//!   together: at least one socket's whole burst, every fourth slot with
+//!   full receive buffer drops what arrives while it is full, so an
+//!   overflow loses a block of the attempts sent together: at least one socket's whole burst, every fourth slot with
 //!   the four sockets a lane sends through, and usually more. Random loss
 //!   drops isolated attempts: at 10 % a span of 128 slots holds 28 losses
 //!   with probability 6e-5 (binomial tail), so it does not halve. Counting
@@ -114,7 +113,7 @@ const LOSS_RATE_GAIN: f64 = 1.0 / 4096.0;
 /// the first real one: a path lossy from the start raises the bar after a
 /// few hundred slots, while a buffer that overflows in the first round
 /// still halves the window at the bar of a clean path (a plain average
-/// from the first slot made that round's losses the background).
+/// from the first slot would make that round's losses the background).
 const LOSS_PRIOR: u32 = 256;
 
 /// Standard deviations above the background a span's losses must be to
@@ -559,9 +558,10 @@ impl State {
 
     /// Records the timeout of slot `seq` (domain `key`) and says whether a
     /// span of [`LOSS_SPAN`] consecutive slots around it now holds a burst
-    /// ([`State::burst_losses`], at most [`LOSS_PER_DOMAIN`] per domain). Bounded: the list keeps two spans
-    /// back from its latest slot (at most two spans of entries, as slot
-    /// numbers are distinct), and the count walks at most that.
+    /// ([`State::burst_losses`], at most [`LOSS_PER_DOMAIN`] per domain).
+    /// Bounded: the list keeps two spans back from its latest slot (at most
+    /// two spans of entries, as slot numbers are distinct), and the count
+    /// walks at most that.
     fn record_loss(&mut self, seq: u64, key: u64) -> bool {
         let span = LOSS_SPAN;
         let latest = self.losses.back().map_or(seq, |&(s, _)| s.max(seq));
