@@ -98,16 +98,16 @@ const SRTT_GAIN: f64 = 1.0 / 8.0;
 /// make a burst more easily (at 10 %, 14 of 64 with probability 2e-3, 28 of
 /// 128 with 6e-5), so a small window would halve more readily than a large
 /// one and stay small.
-pub(crate) const LOSS_SPAN: u64 = 128;
+const LOSS_SPAN: u64 = 128;
 
 /// Losses in a span that make a burst on a clean path: 7/32 of it, a
 /// quarter less a margin for the domains whose two counted losses straddle
 /// the span's ends. On a lossy path more ([`State::burst_losses`]).
-pub(crate) const BURST_LOSSES: u32 = 28;
+const BURST_LOSSES: u32 = 28;
 
-/// Weight of one ended slot in the background loss rate
-/// ([`State::loss_rate`]): it follows the last few thousand slots.
-const LOSS_RATE_GAIN: f64 = 1.0 / 4096.0;
+/// Ended slots the background loss rate ([`State::loss_rate`]) averages
+/// over: each new one weighs 1/4096 once that many have been seen.
+const LOSS_RATE_SLOTS: u32 = 4096;
 
 /// Loss-free slots a new window counts in its background loss rate before
 /// the first real one: a path lossy from the start raises the bar after a
@@ -122,7 +122,7 @@ const BURST_SIGMAS: f64 = 5.0;
 
 /// Timeouts of one domain ([`timeout_key`]) counted towards a burst within
 /// a span: its lookups start together and a dead domain loses them all.
-pub(crate) const LOSS_PER_DOMAIN: u32 = 2;
+const LOSS_PER_DOMAIN: u32 = 2;
 
 /// Shortest time after which an unanswered attempt is presumed lost
 /// ([`State::lost_after`]): far above any queueing delay of a local server (a few
@@ -163,7 +163,7 @@ struct State {
     /// Timeouts per ended slot (replies and timeouts), a moving average
     /// over the last few thousand (the plain average of the first ones).
     loss_rate: f64,
-    /// Slots in `loss_rate`, counted up to `1 / LOSS_RATE_GAIN`; starts at
+    /// Slots in `loss_rate`, counted up to [`LOSS_RATE_SLOTS`]; starts at
     /// [`LOSS_PRIOR`].
     loss_samples: u32,
     /// Smoothed round-trip time of all replies, in seconds (0 before the
@@ -534,9 +534,7 @@ impl State {
 
     /// Adds one ended slot (`lost` 1 or 0) to the background loss rate.
     fn observe_loss(&mut self, lost: f64) {
-        // Truncation intended: 4096.
-        let cap = (1.0 / LOSS_RATE_GAIN) as u32;
-        self.loss_samples = (self.loss_samples + 1).min(cap);
+        self.loss_samples = (self.loss_samples + 1).min(LOSS_RATE_SLOTS);
         self.loss_rate += (lost - self.loss_rate) / f64::from(self.loss_samples);
     }
 
