@@ -32,7 +32,7 @@ use crate::pipeline::Progress;
 use crate::settings::CrawlTarget;
 
 /// Targets a lane takes from the shared queue at once.
-const GRAB: usize = 16;
+const GRAB: usize = 64;
 
 /// Rows handed to the writer thread at once.
 pub(crate) const ROW_BATCH: usize = 256;
