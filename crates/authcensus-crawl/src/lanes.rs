@@ -235,9 +235,10 @@ where
     // A batch goes out when full, or when its first row has waited
     // `FLUSH_AFTER` and no further row is ready. Handing a partial batch
     // over whenever no row was ready (until 2026-12-07) sent a few rows at a
-    // time in a fast crawl, each send waking the writer thread: a
-    // cross-thread wake-up costs tens of microseconds of CPU on this VM
-    // (benches/README.md, "Fewer hand-overs to the writer").
+    // time in a fast crawl, each send waking the writer thread: 58,293
+    // `futex` calls and 108,318 context switches per 100,000 domains
+    // against Knot, 5,035 and 46,958 now (benches/README.md, "Fewer
+    // hand-overs to the writer").
     let flush = tokio::time::sleep(FLUSH_AFTER);
     let mut flush = std::pin::pin!(flush);
     loop {
