@@ -31,8 +31,9 @@
 //!   on a lossy path more, five standard deviations above what its
 //!   background loss rate puts in a span ([`State::burst_losses`]). A
 //!   full receive buffer drops what arrives while it is full, so an
-//!   overflow loses a block of the attempts sent together: at least one socket's whole burst, every fourth slot with
-//!   the four sockets a lane sends through, and usually more. Random loss
+//!   overflow loses a block of the attempts sent together: at least one
+//!   socket's whole burst, every fourth slot with the four sockets a lane
+//!   sends through, and usually more. Random loss
 //!   drops isolated attempts: at 10 % a span of 128 slots holds 28 losses
 //!   with probability 6e-5 (binomial tail), so it does not halve. Counting
 //!   every timeout in a round as a burst (at `max(3, window/64)` domains)
