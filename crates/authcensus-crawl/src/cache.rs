@@ -413,7 +413,7 @@ impl<'a, R: Resolver> DomainDns<'a, R> {
             sent: AtomicU32::new(0),
             own_txt: OnceCell::new(),
             own_mx: OnceCell::new(),
-            dmarc_name: format!("_dmarc.{domain}"),
+            dmarc_name: authcensus_records::name::prefixed("_dmarc.", domain),
             own_dmarc: OnceCell::new(),
             bimi_name: authcensus_records::bimi::record_name(bimi_selector, domain),
         }

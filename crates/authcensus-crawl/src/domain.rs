@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use authcensus_records::dmarc::{self, DiscoveryStatus, DmarcDiscovery, OrgDomain};
 use authcensus_records::dns::{Lookup, Resolver, TxtRecord};
+use authcensus_records::name::prefixed;
 use authcensus_records::spf::{self, Qualifier};
 use authcensus_records::{bimi, mta_sts, mx, tlsrpt};
 use authcensus_store::SnapshotRow;
@@ -217,8 +218,8 @@ where
     // the domain exists (from those two) only picks DMARC's `sp` or `np`
     // afterwards. So a domain costs one round trip plus what its records
     // chain, and a dead one a single round of timeouts.
-    let sts_name = format!("_mta-sts.{domain}");
-    let tlsrpt_name = format!("_smtp._tls.{domain}");
+    let sts_name = prefixed("_mta-sts.", &domain);
+    let tlsrpt_name = prefixed("_smtp._tls.", &domain);
     let (
         (txt, mx_lookup),
         (spf_texts, spf_an),

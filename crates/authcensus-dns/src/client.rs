@@ -14,19 +14,20 @@ use std::time::{Duration, Instant};
 use authcensus_records::dns::{Lookup, MxRecord, Resolver, TxtRecord, reverse_name};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::sync::Semaphore;
 
 use crate::DnsError;
 use crate::config::{DnsConfig, burst_for};
 use crate::decode;
 use crate::lane::{self, Lane, LaneGuard};
+use crate::qname::QName;
 use crate::stats::{Stats, bump};
 use crate::tcp;
 use crate::types::{QueryOutcome, QueryStatus, QueryType, RecordData};
 use crate::udp::{GSO_SEGMENT, Reply, SocketSet};
 use crate::window::{WindowEvent, timeout_key};
-use crate::wire::{Chain, encode_query, follow_chain, parse_name, record_type};
+use crate::wire::{Chain, encode_query, follow_chain, record_type};
 
 const RCODE_NOERROR: u16 = 0;
 const RCODE_SERVFAIL: u16 = 2;
@@ -205,7 +206,7 @@ impl DnsClient {
     /// last name of the chain (RFC 6604).
     pub async fn query(&self, name: &str, qtype: QueryType) -> QueryOutcome {
         let start = Instant::now();
-        let Some(asked) = parse_name(name) else {
+        let Some(asked) = QName::parse(name) else {
             return QueryOutcome::empty(QueryStatus::InvalidName);
         };
         let rtype = record_type(qtype);
@@ -307,7 +308,7 @@ impl DnsClient {
 
     /// All attempts for one name and type: retries with jittered backoff,
     /// failover to the next upstream, TC=1 → TCP to the same upstream.
-    async fn exchange(&self, name: &Name, rtype: RecordType) -> Exchange {
+    async fn exchange(&self, name: &QName, rtype: RecordType) -> Exchange {
         let cfg = &self.inner.cfg;
         let n = cfg.upstreams.len().max(1);
         let first = if cfg.rotate {
@@ -385,7 +386,7 @@ impl DnsClient {
 
     /// One UDP attempt to upstream `idx`, through the lane's sockets
     /// connected to it.
-    async fn attempt_udp(&self, idx: usize, name: &Name, rtype: RecordType) -> Attempt {
+    async fn attempt_udp(&self, idx: usize, name: &QName, rtype: RecordType) -> Attempt {
         let inner = &*self.inner;
         let Ok(_permit) = inner.in_flight.acquire().await else {
             return Attempt::NetError;
@@ -442,7 +443,7 @@ impl DnsClient {
         &self,
         idx: usize,
         upstream: SocketAddr,
-        name: &Name,
+        name: &QName,
         rtype: RecordType,
     ) -> Option<decode::Reply> {
         let inner = &*self.inner;

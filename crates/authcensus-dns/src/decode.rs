@@ -26,7 +26,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use hickory_proto::rr::Name;
+use crate::qname::QName;
 
 /// Record types read here (RFC 1035 §3.2.2, RFC 3596 §2.1, RFC 6891 §6.1.1).
 pub(crate) const TYPE_A: u16 = 1;
@@ -392,7 +392,7 @@ impl Reply {
     }
 
     /// Whether `rr`'s owner is `name` (ASCII case-insensitively).
-    pub(crate) fn owner_is(&self, rr: &RecordRef, name: &Name) -> bool {
+    pub(crate) fn owner_is(&self, rr: &RecordRef, name: &QName) -> bool {
         name_is(&self.buf, rr.owner, name)
     }
 
@@ -441,7 +441,7 @@ impl Reply {
     }
 
     /// The name in the RDATA of an NS, PTR or CNAME record.
-    pub(crate) fn target_name(&self, rr: &RecordRef) -> Option<Name> {
+    pub(crate) fn target_name(&self, rr: &RecordRef) -> Option<QName> {
         (rr.rdlen > 0).then(|| to_name(&self.buf, rr.rdata))?
     }
 
@@ -456,24 +456,29 @@ impl Reply {
 }
 
 /// Whether the question found in `buf` is `name`/`rtype` class IN.
-pub(crate) fn question_is(buf: &[u8], layout: &Layout, name: &Name, rtype: u16) -> bool {
+pub(crate) fn question_is(buf: &[u8], layout: &Layout, name: &QName, rtype: u16) -> bool {
     layout.qtype == rtype && layout.qclass == CLASS_IN && name_is(buf, layout.qname, name)
 }
 
-/// Whether the (checked) name at `at` equals `name`, ASCII case-insensitively.
-fn name_is(buf: &[u8], at: usize, name: &Name) -> bool {
-    let mut ours = name.iter();
+/// Whether the (checked) name at `at` equals `name`, ASCII case-insensitively:
+/// each label of the reply against the next length octet and label of
+/// `name`'s wire form.
+fn name_is(buf: &[u8], at: usize, name: &QName) -> bool {
+    let mut ours = name.wire();
     let mut walk = Labels::new(buf, at);
     for label in &mut walk {
         let Some(label) = label else {
             return false;
         };
-        match ours.next() {
-            Some(l) if l.eq_ignore_ascii_case(label) => {}
+        let Some((&len, rest)) = ours.split_first() else {
+            return false;
+        };
+        match rest.split_at_checked(usize::from(len)) {
+            Some((l, tail)) if l.eq_ignore_ascii_case(label) => ours = tail,
             _ => return false,
         }
     }
-    !walk.failed && ours.next().is_none()
+    !walk.failed && ours == [0]
 }
 
 /// The name at `at` as the records crate wants it: labels joined by dots,
@@ -512,10 +517,10 @@ pub(crate) fn name_string(buf: &[u8], at: usize) -> String {
     s
 }
 
-/// The name at `at` as a fully qualified hickory [`Name`].
-fn to_name(buf: &[u8], at: usize) -> Option<Name> {
+/// The name at `at`, in wire form.
+fn to_name(buf: &[u8], at: usize) -> Option<QName> {
     let mut failed = false;
-    let name = crate::wire::name_from_labels(Labels::new(buf, at).map_while(|l| {
+    let name = QName::from_labels(Labels::new(buf, at).map_while(|l| {
         failed |= l.is_none();
         l
     }));

@@ -6,7 +6,7 @@
 use super::*;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, PTR, SOA, TXT};
-use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use rand::RngExt;
 
 use crate::types::RecordData;
@@ -232,8 +232,12 @@ fn compare(bytes: &[u8]) -> bool {
     };
     let q = &m.queries[0];
     assert!(
-        question_is(bytes, &layout, q.name(), u16::from(q.query_type()))
-            == (q.query_class() == DNSClass::IN)
+        question_is(
+            bytes,
+            &layout,
+            &crate::qname::QName::from_labels(q.name().iter()).unwrap(),
+            u16::from(q.query_type())
+        ) == (q.query_class() == DNSClass::IN)
     );
     let reply = Reply::new(bytes.to_vec(), layout);
     assert_eq!(lean_view(&reply), hickory_view(&m), "{bytes:02x?}");
@@ -282,8 +286,19 @@ fn names_print_as_hickory_prints_them() {
         }
         buf.push(0);
         assert_eq!(name_string(&buf, 12), crate::wire::name_string(&n), "{n:?}");
-        assert!(name_is(&buf, 12, &n));
-        assert_eq!(to_name(&buf, 12).as_ref(), Some(&n));
+        let ours = crate::qname::QName::from_labels(n.iter()).unwrap();
+        assert!(name_is(&buf, 12, &ours));
+        assert_eq!(
+            to_name(&buf, 12).map(|q| q.wire().to_vec()),
+            Some(ours.wire().to_vec())
+        );
+        // A name one label longer or shorter is another name.
+        let longer = crate::qname::QName::from_labels(n.iter().chain([&b"x"[..]]));
+        if let Some(longer) = longer {
+            assert!(!name_is(&buf, 12, &longer), "{n:?}");
+        }
+        let shorter = crate::qname::QName::from_labels(n.iter().skip(1)).unwrap();
+        assert_eq!(name_is(&buf, 12, &shorter), n.iter().count() == 0, "{n:?}");
     }
 }
 

@@ -49,6 +49,7 @@ mod decode;
 mod error;
 pub mod lane;
 pub mod probe;
+mod qname;
 mod resolv;
 mod stats;
 mod tcp;

@@ -15,13 +15,13 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::str::FromStr;
 use std::time::Duration;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::net::UdpSocket;
 
 use crate::decode::{Parsed, parse};
+use crate::qname::QName;
 use crate::wire::encode_query;
 
 /// The name asked: RFC 6761 §6.4 reserves `invalid.`, so every resolver can
@@ -59,7 +59,8 @@ async fn probe_inner(upstream: SocketAddr, tries: u32, wait: Duration) -> io::Re
     };
     let sock = UdpSocket::bind(local).await?;
     sock.connect(upstream).await?;
-    let name = Name::from_str(PROBE_NAME).map_err(io::Error::other)?;
+    let name = QName::parse(PROBE_NAME)
+        .ok_or_else(|| io::Error::other("the probe name is not a DNS name"))?;
     let mut buf = vec![0u8; 65_535];
     for _ in 0..tries {
         let id: u16 = rand::random();

@@ -8,11 +8,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::decode::{self, Parsed, Reply};
+use crate::qname::QName;
 
 /// Why a TCP exchange produced no reply.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ pub(crate) async fn exchange(
     upstream: SocketAddr,
     query: &[u8],
     id: u16,
-    name: &Name,
+    name: &QName,
     rtype: RecordType,
     deadline: Duration,
 ) -> Result<Reply, TcpFail> {

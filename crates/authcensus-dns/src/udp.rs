@@ -45,13 +45,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::DnsError;
 use crate::decode::{self, Parsed, question_is};
+use crate::qname::QName;
 use crate::stats::{Stats, bump};
 
 mod batch;
@@ -81,7 +82,7 @@ struct Outgoing {
 #[derive(Debug)]
 struct Pending {
     token: u64,
-    name: Name,
+    name: QName,
     rtype: RecordType,
     /// Set once (reply, send failure or timeout); the attempt takes it.
     outcome: Option<Reply>,
@@ -251,7 +252,7 @@ impl Socket {
     /// deadline `now` + the socket's timeout; `None` if no ID was free.
     pub(crate) fn register(
         &self,
-        name: &Name,
+        name: &QName,
         rtype: RecordType,
         now: Instant,
     ) -> Option<Registration<'_>> {
@@ -600,7 +601,7 @@ mod tests {
     fn pending(token: u64) -> Pending {
         Pending {
             token,
-            name: Name::root(),
+            name: QName::root(),
             rtype: RecordType::A,
             outcome: None,
             waker: None,

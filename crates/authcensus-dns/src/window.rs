@@ -70,9 +70,9 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hickory_proto::rr::Name;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::qname::QName;
 use crate::stats::{Stats, bump};
 
 /// How long a minimum round-trip time stays the base: the base is the
@@ -435,13 +435,15 @@ impl Window {
 /// compared case-insensitively. Timeouts count towards a loss burst at most
 /// [`LOSS_PER_DOMAIN`] times per key in a span. Two domains whose keys
 /// collide count as one; that only makes a burst need one more loss.
-pub(crate) fn timeout_key(name: &Name) -> u64 {
+pub(crate) fn timeout_key(name: &QName) -> u64 {
     let skip = name
-        .iter()
-        .rposition(|label| label.first() == Some(&b'_'))
-        .map_or(0, |i| i + 1);
+        .labels()
+        .enumerate()
+        .filter(|(_, label)| label.first() == Some(&b'_'))
+        .last()
+        .map_or(0, |(i, _)| i + 1);
     let mut h = DefaultHasher::new();
-    for label in name.iter().skip(skip) {
+    for label in name.labels().skip(skip) {
         // The length keeps `ab.c` and `a.bc` apart.
         h.write_usize(label.len());
         for b in label {

@@ -5,13 +5,16 @@
 //! input: every loop is bounded by the record counts the decoder checked,
 //! and the CNAME walk by the configured hop limit.
 
-use hickory_proto::rr::{DNSClass, Name, RecordType};
+#[cfg(any(test, feature = "testserver"))]
+use hickory_proto::rr::Name;
+use hickory_proto::rr::{DNSClass, RecordType};
 
 use authcensus_records::dns::{MxRecord, TxtRecord};
 
 use crate::decode::{
     CLASS_IN, RecordRef, Reply, TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_MX, TYPE_NS, TYPE_PTR, TYPE_TXT,
 };
+use crate::qname::QName;
 use crate::types::{AnswerRecord, QueryType, RecordData};
 
 /// The hickory record type of a [`QueryType`].
@@ -27,65 +30,22 @@ pub(crate) fn record_type(q: QueryType) -> RecordType {
     }
 }
 
-/// Parses a presentation name (trailing dot optional) into a fully qualified
-/// [`Name`]; `None` when it cannot be a DNS name (RFC 1035 §2.3.4 limits:
-/// labels ≤ 63 octets, names ≤ 255 octets) or is empty.
+/// Parses a presentation name (trailing dot optional) into a fully
+/// qualified hickory [`Name`], as [`QName::parse`] reads it; for the test
+/// server and tests, which build replies with hickory.
+#[cfg(any(test, feature = "testserver"))]
 pub(crate) fn parse_name(s: &str) -> Option<Name> {
-    let trimmed = s.strip_suffix('.').unwrap_or(s);
-    if trimmed.is_empty() || trimmed.len() > 253 {
-        return None;
-    }
-    // Host names (letters, digits, `-` inside a label, `_`): the labels are
-    // the bytes, and hickory's escape-aware parser is not needed (it was
-    // 2 % of the crawl's CPU). A test checks both paths agree.
-    let plain = trimmed.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    if plain {
-        name_from_labels(trimmed.split('.').map(str::as_bytes))
-    } else {
-        let mut name = Name::from_ascii(trimmed).ok()?;
-        name.set_fqdn(true);
-        Some(name)
-    }
-}
-
-/// The fully qualified [`Name`] of `labels` (octets as they are, leftmost
-/// first); `None` past RFC 1035 §2.3.4's limits (a label of 1 to 63
-/// octets, 255 octets in all on the wire).
-///
-/// The labels are laid out in wire form on the stack and read back with
-/// hickory's decoder, which fills the name in place: `Name::from_labels`
-/// made four vectors and a label object per label (about 3 % of the
-/// crawl's CPU).
-pub(crate) fn name_from_labels<'a>(labels: impl Iterator<Item = &'a [u8]>) -> Option<Name> {
-    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-    use std::io::Write;
-
-    const WIRE_MAX: usize = 255;
-    let mut wire = [0u8; WIRE_MAX];
-    let mut rest: &mut [u8] = &mut wire;
-    for label in labels {
-        let len = u8::try_from(label.len())
-            .ok()
-            .filter(|l| (1..=63).contains(l))?;
-        rest.write_all(&[len]).ok()?;
-        rest.write_all(label).ok()?;
-    }
-    // The root label; `write_all` fails when the name is over 255 octets.
-    rest.write_all(&[0]).ok()?;
-    let used = WIRE_MAX - rest.len();
-    let mut name = Name::read(&mut BinDecoder::new(wire.get(..used)?)).ok()?;
+    let q = QName::parse(s)?;
+    let mut decoder = hickory_proto::serialize::binary::BinDecoder::new(q.wire());
+    let mut name =
+        <Name as hickory_proto::serialize::binary::BinDecodable>::read(&mut decoder).ok()?;
     name.set_fqdn(true);
     Some(name)
 }
 
-/// A name as the records crate wants it: lowercase, no trailing dot, `""`
-/// for the root.
+/// A hickory name as the records crate wants it: lowercase, no trailing
+/// dot, `""` for the root.
+#[cfg(any(test, feature = "testserver"))]
 pub(crate) fn name_string(n: &Name) -> String {
     let mut s = n.to_ascii();
     if s.ends_with('.') {
@@ -109,13 +69,13 @@ pub(crate) fn name_string(n: &Name) -> String {
 /// same buffer (sized for it: growing it was one reallocation per query).
 pub(crate) fn encode_query(
     id: u16,
-    name: &Name,
+    name: &QName,
     rtype: RecordType,
     payload: u16,
     pad_block: usize,
 ) -> Option<Vec<u8>> {
-    let name_len: usize = name.iter().map(|l| l.len() + 1).sum::<usize>() + 1;
-    if name_len > 255 {
+    let name_len = name.wire().len();
+    if name_len > crate::qname::WIRE_MAX {
         return None;
     }
     let len = 12 + name_len + 4 + 11;
@@ -127,12 +87,8 @@ pub(crate) fn encode_query(
     out.extend_from_slice(&id.to_be_bytes());
     // QR=0, OPCODE=QUERY, RD=1; RCODE 0. QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 1.
     out.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
-    for label in name.iter() {
-        // Labels of a `Name` are 1..=63 octets.
-        out.push(u8::try_from(label.len()).ok()?);
-        out.extend_from_slice(label);
-    }
-    out.push(0);
+    // The name's wire form ends with the root octet.
+    out.extend_from_slice(name.wire());
     out.extend_from_slice(&u16::from(rtype).to_be_bytes());
     out.extend_from_slice(&u16::from(DNSClass::IN).to_be_bytes());
     // OPT: root owner, TYPE 41, CLASS = UDP payload size, TTL = extended
@@ -199,7 +155,7 @@ pub(crate) enum Chain {
     /// emptiness (a recursive resolver's NODATA carries the target zone's SOA).
     Dangling {
         /// The last CNAME target.
-        target: Name,
+        target: QName,
         /// An SOA record is in the authority section.
         soa_in_authority: bool,
     },
@@ -239,14 +195,16 @@ pub(crate) fn convert(reply: &Reply, rr: &RecordRef) -> Option<RecordData> {
 /// in all.
 pub(crate) fn follow_chain(
     reply: &Reply,
-    start: &Name,
+    start: &QName,
     rtype: RecordType,
-    seen: &mut Vec<Name>,
+    seen: &mut Vec<QName>,
     chain: &mut Vec<String>,
     max_len: usize,
 ) -> Chain {
     let want = u16::from(rtype);
     let mut current = start.clone();
+    // Whether `current` is a CNAME target rather than `start`.
+    let mut followed = false;
     let answers = reply.answers();
     // Each step either returns or adds a name to `seen`, which is bounded by
     // `max_len`; the answer count bounds it as well.
@@ -279,7 +237,7 @@ pub(crate) fn follow_chain(
                 .flatten()
         });
         let Some(target) = target else {
-            return if current != *start {
+            return if followed {
                 Chain::Dangling {
                     target: current,
                     soa_in_authority: reply.soa_in_authority(),
@@ -291,12 +249,13 @@ pub(crate) fn follow_chain(
         if seen.is_empty() {
             seen.push(start.clone());
         }
-        if seen.contains(&target) || seen.len() >= max_len {
+        if seen.iter().any(|s| s.same_as(&target)) || seen.len() >= max_len {
             return Chain::Loop;
         }
-        chain.push(name_string(&target));
+        chain.push(target.to_presentation());
         seen.push(target.clone());
         current = target;
+        followed = true;
     }
     Chain::Loop
 }
@@ -313,6 +272,14 @@ mod tests {
         parse_name(s).unwrap()
     }
 
+    fn q(s: &str) -> QName {
+        QName::parse(s).unwrap()
+    }
+
+    fn names(v: &[QName]) -> Vec<String> {
+        v.iter().map(QName::to_presentation).collect()
+    }
+
     /// A reply to `a.example` TXT with `answers`, encoded by hickory and
     /// checked by our decoder.
     fn reply(answers: Vec<Record>) -> Reply {
@@ -327,49 +294,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_names_parse_as_hickory_parses_them() {
-        let mut rng = rand::rng();
-        let alphabet = b"aZ0-_.*\\ x";
-        for _ in 0..20_000 {
-            let len = rand::RngExt::random_range(&mut rng, 1..30);
-            let s: String = (0..len)
-                .map(|_| {
-                    let i = rand::RngExt::random_range(&mut rng, 0..alphabet.len());
-                    char::from(alphabet[i])
-                })
-                .collect();
-            let hickory = Name::from_ascii(s.strip_suffix('.').unwrap_or(&s))
-                .ok()
-                .map(|mut n| {
-                    n.set_fqdn(true);
-                    n
-                });
-            let ours = parse_name(&s);
-            if s.strip_suffix('.').unwrap_or(&s).is_empty() {
-                assert!(ours.is_none());
-                continue;
-            }
-            assert_eq!(
-                ours.as_ref().map(Name::to_ascii),
-                hickory.as_ref().map(Name::to_ascii),
-                "{s:?}"
-            );
-        }
-        let long = format!("{}.{}", "a".repeat(63), "b".repeat(63));
-        assert_eq!(
-            parse_name(&long).map(|n| n.to_ascii()),
-            Some(format!("{long}."))
-        );
-        assert!(parse_name(&format!("{}x", "a".repeat(63))).is_none());
-    }
-
-    #[test]
     fn names_round_trip_lowercase_without_dot() {
+        assert_eq!(q("Example.COM.").to_presentation(), "example.com");
         assert_eq!(name_string(&n("Example.COM.")), "example.com");
-        assert_eq!(name_string(&n("_dmarc.example.com")), "_dmarc.example.com");
-        assert!(parse_name("").is_none());
-        assert!(parse_name(&"a".repeat(64)).is_none());
-        assert!(parse_name(&format!("{}.com", "a".repeat(63))).is_some());
+        assert_eq!(
+            q("_dmarc.example.com").to_presentation(),
+            "_dmarc.example.com"
+        );
     }
 
     #[test]
@@ -378,10 +309,10 @@ mod tests {
             Record::from_rdata(n("a.example"), 60, RData::CNAME(CNAME(n("B.example")))),
             Record::from_rdata(n("b.example"), 30, RData::TXT(TXT::new(vec!["x".into()]))),
         ]);
-        let (mut seen, mut chain) = (vec![n("a.example")], vec![]);
+        let (mut seen, mut chain) = (vec![q("a.example")], vec![]);
         let c = follow_chain(
             &m,
-            &n("a.example"),
+            &q("a.example"),
             RecordType::TXT,
             &mut seen,
             &mut chain,
@@ -396,18 +327,18 @@ mod tests {
             Record::from_rdata(n("a.example"), 60, RData::CNAME(CNAME(n("b.example")))),
             Record::from_rdata(n("b.example"), 60, RData::CNAME(CNAME(n("a.example")))),
         ]);
-        let (mut seen, mut chain) = (vec![n("a.example")], vec![]);
-        let c = follow_chain(&m, &n("a.example"), RecordType::A, &mut seen, &mut chain, 9);
+        let (mut seen, mut chain) = (vec![q("a.example")], vec![]);
+        let c = follow_chain(&m, &q("a.example"), RecordType::A, &mut seen, &mut chain, 9);
         assert!(matches!(c, Chain::Loop));
         // Starting with an empty `seen` (as the client does), the asked
         // name joins it first: the loop back to it is still found, and the
         // hop limit counts it.
         let (mut seen, mut chain) = (vec![], vec![]);
-        let c = follow_chain(&m, &n("a.example"), RecordType::A, &mut seen, &mut chain, 9);
+        let c = follow_chain(&m, &q("a.example"), RecordType::A, &mut seen, &mut chain, 9);
         assert!(matches!(c, Chain::Loop));
-        assert_eq!(seen, vec![n("a.example"), n("b.example")]);
+        assert_eq!(names(&seen), ["a.example", "b.example"]);
         let (mut seen, mut chain) = (vec![], vec![]);
-        let c = follow_chain(&m, &n("a.example"), RecordType::A, &mut seen, &mut chain, 1);
+        let c = follow_chain(&m, &q("a.example"), RecordType::A, &mut seen, &mut chain, 1);
         assert!(matches!(c, Chain::Loop));
         assert!(chain.is_empty());
 
@@ -416,10 +347,10 @@ mod tests {
             60,
             RData::CNAME(CNAME(n("c.example"))),
         )]);
-        let (mut seen, mut chain) = (vec![n("a.example")], vec![]);
-        let c = follow_chain(&m, &n("a.example"), RecordType::A, &mut seen, &mut chain, 9);
+        let (mut seen, mut chain) = (vec![q("a.example")], vec![]);
+        let c = follow_chain(&m, &q("a.example"), RecordType::A, &mut seen, &mut chain, 9);
         assert!(
-            matches!(c, Chain::Dangling { ref target, soa_in_authority: false } if *target == n("c.example"))
+            matches!(c, Chain::Dangling { ref target, soa_in_authority: false } if target.same_as(&q("C.example")))
         );
 
         // Records of another type or owner are not data for the question.
@@ -428,8 +359,8 @@ mod tests {
             1,
             RData::A(A::new(1, 2, 3, 4)),
         )]);
-        let (mut seen, mut chain) = (vec![n("a.example")], vec![]);
-        let c = follow_chain(&m, &n("a.example"), RecordType::A, &mut seen, &mut chain, 9);
+        let (mut seen, mut chain) = (vec![q("a.example")], vec![]);
+        let c = follow_chain(&m, &q("a.example"), RecordType::A, &mut seen, &mut chain, 9);
         assert!(matches!(c, Chain::Empty));
     }
 
@@ -469,10 +400,10 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let name = n(name);
+            let (ours_name, name) = (q(name), n(name));
             let id = 0x1234u16.wrapping_mul(i as u16 + 1);
             for payload in [512u16, 1232, 4096] {
-                let ours = encode_query(id, &name, rtype, payload, 0).unwrap();
+                let ours = encode_query(id, &ours_name, rtype, payload, 0).unwrap();
                 assert_eq!(
                     ours,
                     hickory_query(id, &name, rtype, payload),
@@ -484,7 +415,7 @@ mod tests {
             }
         }
         // The root name: one zero octet.
-        let root = encode_query(1, &Name::root(), RecordType::NS, 1232, 0).unwrap();
+        let root = encode_query(1, &QName::root(), RecordType::NS, 1232, 0).unwrap();
         assert_eq!(root, hickory_query(1, &Name::root(), RecordType::NS, 1232));
     }
 
@@ -509,11 +440,11 @@ mod tests {
         ];
         let mut lengths = Vec::new();
         for name in names {
-            let name = n(name);
+            let (hname, name) = (n(name), q(name));
             let plain = encode_query(7, &name, RecordType::TXT, 1232, 0).unwrap();
             let mut padded = plain.clone();
             pad_query(&mut padded, 128);
-            assert_eq!(padded.len() % 128, 0, "{name}: {} octets", padded.len());
+            assert_eq!(padded.len() % 128, 0, "{hname}: {} octets", padded.len());
             assert!(padded.len() >= plain.len() + 4 && padded.len() < plain.len() + 4 + 128);
             assert_eq!(padded[..plain.len() - 2], plain[..plain.len() - 2]);
             let pad = padded.len() - plain.len() - 4;
@@ -523,24 +454,38 @@ mod tests {
             assert_eq!(tail[4..6], u16::try_from(pad).unwrap().to_be_bytes());
             assert!(tail[6..].iter().all(|&b| b == 0));
             let back = Message::from_vec(&padded).unwrap();
-            assert_eq!(back.queries[0].name(), &name);
+            assert_eq!(back.queries[0].name(), &hname);
             assert_eq!(back.queries[0].query_type(), RecordType::TXT);
             assert_eq!(back.max_payload(), 1232);
             // Encoded padded at once: the same bytes, in a buffer of the
             // final size from the start.
             let direct = encode_query(7, &name, RecordType::TXT, 1232, 128).unwrap();
-            assert_eq!(direct, padded, "{name}");
-            assert_eq!(direct.capacity(), direct.len(), "{name}");
+            assert_eq!(direct, padded, "{hname}");
+            assert_eq!(direct.capacity(), direct.len(), "{hname}");
             lengths.push(padded.len());
         }
         assert_eq!(lengths, [128, 128, 128, 128, 256, 256]);
         // Padding twice, or a block of 0, changes nothing.
-        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232, 0).unwrap();
+        let mut q = encode_query(
+            7,
+            &QName::parse("example.com").unwrap(),
+            RecordType::MX,
+            1232,
+            0,
+        )
+        .unwrap();
         pad_query(&mut q, 128);
         let once = q.clone();
         pad_query(&mut q, 128);
         assert_eq!(q, once);
-        let mut q = encode_query(7, &n("example.com"), RecordType::MX, 1232, 0).unwrap();
+        let mut q = encode_query(
+            7,
+            &QName::parse("example.com").unwrap(),
+            RecordType::MX,
+            1232,
+            0,
+        )
+        .unwrap();
         let plain = q.clone();
         pad_query(&mut q, 0);
         assert_eq!(q, plain);

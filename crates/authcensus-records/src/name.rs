@@ -26,6 +26,17 @@ pub fn has_valid_lengths(name: &str) -> bool {
             .all(|l| !l.is_empty() && l.len() <= MAX_LABEL_LEN)
 }
 
+/// `prefix` followed by `name` (`"_dmarc."` and `"example.com"` make
+/// `_dmarc.example.com`), in one allocation of the final size: `format!`
+/// took about ten times the instructions, and a crawl builds several such
+/// names per domain.
+pub fn prefixed(prefix: &str, name: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + name.len());
+    s.push_str(prefix);
+    s.push_str(name);
+    s
+}
+
 /// The names from `name` up to (and including) its last label, each one label
 /// shorter: `a.b.c` → `a.b.c`, `b.c`, `c`.
 pub fn ancestors(name: &str) -> impl Iterator<Item = &str> {
@@ -61,6 +72,14 @@ mod tests {
         assert_eq!(long.len(), 249);
         assert!(has_valid_lengths(&long));
         assert!(!has_valid_lengths(&format!("{long}.abcd")));
+    }
+
+    #[test]
+    fn prefixed_names() {
+        let n = prefixed("_dmarc.", "example.com");
+        assert_eq!(n, "_dmarc.example.com");
+        assert_eq!(n.capacity(), n.len());
+        assert_eq!(prefixed("", "x"), "x");
     }
 
     #[test]

@@ -164,7 +164,7 @@ fn losses_far_apart_in_send_order_do_not_add_up() {
 
 #[test]
 fn timeout_key_is_the_domain_without_service_labels() {
-    let key = |s: &str| timeout_key(&Name::from_ascii(s).unwrap());
+    let key = |s: &str| timeout_key(&crate::qname::QName::parse(s).unwrap());
     let domain = key("x.example.com.");
     for name in [
         "X.Example.COM.",

@@ -258,7 +258,7 @@ async fn fetch<R: Resolver>(
     queries: &mut Vec<DmarcQuery>,
     notes: &mut Vec<DiscoveryNote>,
 ) -> Level {
-    let name = format!("_dmarc.{domain}");
+    let name = crate::name::prefixed("_dmarc.", domain);
     let mut note = |kind| {
         notes.push(DiscoveryNote {
             kind,
