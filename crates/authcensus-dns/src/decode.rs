@@ -464,7 +464,28 @@ pub(crate) fn question_is(buf: &[u8], layout: &Layout, name: &QName, rtype: u16)
 /// each label of the reply against the next length octet and label of
 /// `name`'s wire form.
 fn name_is(buf: &[u8], at: usize, name: &QName) -> bool {
-    let mut ours = name.wire();
+    let wire = name.wire();
+    // The usual cases first: the name in place (a question), or a pointer
+    // back to where it lies in place (an owner pointing at the question).
+    // Where `wire` has a length octet (at most 63) a pointer's first octet
+    // (0xc0 or more) differs, so bytes equal to `wire` are this very name.
+    let in_place = |from: usize| {
+        buf.get(from..from + wire.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(wire))
+    };
+    if in_place(at) {
+        return true;
+    }
+    if let Some(&[hi, lo]) = buf.get(at..at + 2)
+        && hi & 0xc0 == 0xc0
+    {
+        let target = usize::from(hi & 0x3f) << 8 | usize::from(lo);
+        // Only backward pointers are valid (see `Labels`).
+        if target < at && in_place(target) {
+            return true;
+        }
+    }
+    let mut ours = wire;
     let mut walk = Labels::new(buf, at);
     for label in &mut walk {
         let Some(label) = label else {

@@ -302,6 +302,35 @@ fn names_print_as_hickory_prints_them() {
     }
 }
 
+#[test]
+fn names_compare_in_place_through_pointers_and_label_by_label() {
+    let q = |s: &str| crate::qname::QName::parse(s).unwrap();
+    let mut buf = vec![0u8; 12];
+    buf.extend_from_slice(b"\x03abc\x07example\x00"); // 12: in place
+    let ptr = buf.len();
+    buf.extend_from_slice(&[0xc0, 12]); // a pointer to it
+    let mid = buf.len();
+    buf.extend_from_slice(&[3, b'w', b'w', b'w', 0xc0, 16]); // www + "example"
+    let tail = buf.len();
+    buf.extend_from_slice(&[0xc0, 16]); // a pointer into the middle
+    let forward = buf.len();
+    buf.extend_from_slice(&[0xc0, u8::try_from(forward + 2).unwrap(), 1, b'x', 0]);
+    for at in [12, ptr] {
+        assert!(name_is(&buf, at, &q("abc.example")));
+        assert!(name_is(&buf, at, &q("ABC.Example.")));
+        assert!(!name_is(&buf, at, &q("abc.exampl")));
+        assert!(!name_is(&buf, at, &q("abc.example.com")));
+        assert!(!name_is(&buf, at, &q("example")));
+    }
+    assert!(name_is(&buf, mid, &q("WWW.example")));
+    assert!(!name_is(&buf, mid, &q("www")));
+    assert!(!name_is(&buf, mid, &q("abc.example")));
+    assert!(name_is(&buf, tail, &q("example")));
+    assert!(!name_is(&buf, tail, &q("abc.example")));
+    // A pointer forward is malformed, whatever lies there.
+    assert!(!name_is(&buf, forward, &q("x")));
+}
+
 fn header(qd: u16, an: u16, flags: u16) -> Vec<u8> {
     let mut b = vec![0, 7];
     b.extend_from_slice(&flags.to_be_bytes());

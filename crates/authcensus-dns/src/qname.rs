@@ -52,52 +52,57 @@ impl QName {
     /// The wire form of a host name of at most 253 octets; `None` if it is
     /// not one (then [`Self::parse`] asks hickory).
     fn parse_plain(text: &[u8]) -> Option<QName> {
-        // One octet per character, one per label for its length (the dots
-        // become the lengths), the first length and the root octet.
-        let mut wire = Vec::with_capacity(text.len() + 2);
+        // Laid out on the stack, then copied once into the shared buffer:
+        // one octet per character, the dots become the label lengths, plus
+        // the first length and the root octet (at most 255, checked by the
+        // caller).
+        let mut wire = [0u8; WIRE_MAX];
         let mut len_at = 0;
-        wire.push(0);
+        let mut at = 1;
         for &c in text {
-            let label_len = wire.len() - len_at - 1;
+            let label_len = at - len_at - 1;
             if c == b'.' {
                 if !(1..=LABEL_MAX).contains(&label_len) {
                     return None;
                 }
                 *wire.get_mut(len_at)? = u8::try_from(label_len).ok()?;
-                len_at = wire.len();
-                wire.push(0);
+                len_at = at;
             } else if c.is_ascii_alphanumeric() || c == b'_' || (c == b'-' && label_len > 0) {
-                wire.push(c);
+                *wire.get_mut(at)? = c;
             } else {
                 return None;
             }
+            at += 1;
         }
-        let label_len = wire.len() - len_at - 1;
+        let label_len = at - len_at - 1;
         if !(1..=LABEL_MAX).contains(&label_len) {
             return None;
         }
         *wire.get_mut(len_at)? = u8::try_from(label_len).ok()?;
-        wire.push(0);
-        Some(QName(Arc::from(wire)))
+        // The root octet is the array's zero at `at`.
+        Some(QName(Arc::from(wire.get(..=at)?)))
     }
 
     /// The name of `labels` (octets as they are, leftmost first); `None`
     /// past RFC 1035 §2.3.4's limits.
     pub(crate) fn from_labels<'a>(labels: impl Iterator<Item = &'a [u8]>) -> Option<QName> {
-        let mut wire = Vec::with_capacity(64);
+        let mut wire = [0u8; WIRE_MAX];
+        let mut at = 0;
         for label in labels {
             let len = u8::try_from(label.len())
                 .ok()
                 .filter(|l| (1..=LABEL_MAX as u8).contains(l))?;
             // This label, and the root octet after it.
-            if wire.len() + label.len() + 2 > WIRE_MAX {
+            let end = at + 1 + label.len();
+            if end + 1 > WIRE_MAX {
                 return None;
             }
-            wire.push(len);
-            wire.extend_from_slice(label);
+            *wire.get_mut(at)? = len;
+            wire.get_mut(at + 1..end)?.copy_from_slice(label);
+            at = end;
         }
-        wire.push(0);
-        Some(QName(Arc::from(wire)))
+        // The root octet is the array's zero at `at`.
+        Some(QName(Arc::from(wire.get(..=at)?)))
     }
 
     /// The wire form, root octet included.

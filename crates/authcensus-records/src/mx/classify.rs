@@ -1,7 +1,6 @@
 //! Classification of a domain's MX set: null MX (RFC 7505), ordering
 //! (RFC 5321 §5.1) and mailbox providers.
 
-use super::providers::mail_provider;
 use super::table::Provider;
 use crate::dns::{DnsFailure, Lookup, MxRecord};
 
@@ -161,18 +160,23 @@ pub fn classify_records(records: &[MxRecord]) -> MxAssessment {
             MxStatus::InvalidNullMx
         }
     };
-    let providers = super::table::identify_all(
-        super::providers::MAIL_PROVIDERS,
-        &hosts
-            .iter()
-            .map(|h| h.exchange.as_str())
-            .collect::<Vec<_>>(),
-    );
+    // Each host identified once, for both the providers and the primary.
+    let ids: Vec<Option<&'static Provider>> = hosts
+        .iter()
+        .map(|h| super::providers::MAIL_INDEX.identify(&h.exchange))
+        .collect();
+    let mut providers: Vec<&'static Provider> = Vec::new();
+    for p in ids.iter().flatten() {
+        if !providers.iter().any(|q| q.id == p.id) {
+            providers.push(p);
+        }
+    }
     let primary_provider = hosts.first().and_then(|first| {
         hosts
             .iter()
-            .take_while(|h| h.preference == first.preference)
-            .find_map(|h| mail_provider(&h.exchange))
+            .zip(&ids)
+            .take_while(|(h, _)| h.preference == first.preference)
+            .find_map(|(_, p)| *p)
     });
     MxAssessment {
         status,

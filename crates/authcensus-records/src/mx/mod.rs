@@ -10,4 +10,4 @@ mod table;
 pub use classify::{MxAssessment, MxCode, MxHost, MxStatus, classify, classify_records};
 pub use ns_providers::{DNS_PROVIDERS, dns_provider, dns_providers};
 pub use providers::{MAIL_PROVIDERS, mail_provider};
-pub use table::{HostPattern, Provider, identify, identify_all};
+pub use table::{HostPattern, Provider, ProviderIndex, identify, identify_all};

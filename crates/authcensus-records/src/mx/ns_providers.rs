@@ -2,7 +2,7 @@
 //! same style as [`super::providers`]).
 
 use super::table::HostPattern::{FirstLabel, LabelPrefix, Suffix};
-use super::table::{Provider, identify, identify_all};
+use super::table::{Provider, ProviderIndex};
 
 /// DNS hosting providers, by authoritative name-server host name.
 pub static DNS_PROVIDERS: &[Provider] = &[
@@ -289,14 +289,18 @@ pub static DNS_PROVIDERS: &[Provider] = &[
 
 /// The DNS hosting provider of one NS host name, if known.
 pub fn dns_provider(ns_host: &str) -> Option<&'static Provider> {
-    identify(DNS_PROVIDERS, ns_host)
+    DNS_INDEX.identify(ns_host)
 }
 
 /// The distinct DNS hosting providers of a domain's NS set, in order of
 /// first appearance.
 pub fn dns_providers<S: AsRef<str>>(ns_hosts: &[S]) -> Vec<&'static Provider> {
-    identify_all(DNS_PROVIDERS, ns_hosts)
+    DNS_INDEX.identify_all(ns_hosts)
 }
+
+/// [`DNS_PROVIDERS`], indexed.
+static DNS_INDEX: std::sync::LazyLock<ProviderIndex> =
+    std::sync::LazyLock::new(|| ProviderIndex::new(DNS_PROVIDERS));
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 //! receives the mail first, not who hosts the mailboxes behind it.
 
 use super::table::HostPattern::{FirstLabel, Suffix};
-use super::table::{Provider, identify};
+use super::table::{Provider, ProviderIndex};
 
 /// Mailbox providers and mail-security gateways, by MX host name.
 pub static MAIL_PROVIDERS: &[Provider] = &[
@@ -289,8 +289,12 @@ pub static MAIL_PROVIDERS: &[Provider] = &[
 
 /// The mailbox provider of one MX host name, if known.
 pub fn mail_provider(mx_host: &str) -> Option<&'static Provider> {
-    identify(MAIL_PROVIDERS, mx_host)
+    MAIL_INDEX.identify(mx_host)
 }
+
+/// [`MAIL_PROVIDERS`], indexed.
+pub(crate) static MAIL_INDEX: std::sync::LazyLock<ProviderIndex> =
+    std::sync::LazyLock::new(|| ProviderIndex::new(MAIL_PROVIDERS));
 
 #[cfg(test)]
 mod tests {
