@@ -74,6 +74,34 @@ fn normalized(host: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// FNV-1a (64 bit) for the suffix index: its keys are the table's own
+/// names, fixed at start, so a host name chosen to collide can only make one
+/// lookup probe a few more of them; SipHash cost five times as much per
+/// lookup.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+#[derive(Debug)]
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A provider table indexed by the names of its [`HostPattern::Suffix`]
 /// patterns: [`ProviderIndex::identify`] answers as [`identify`] does with
 /// a lookup per label of the host instead of a scan of every pattern (a
@@ -83,7 +111,7 @@ fn normalized(host: &str) -> std::borrow::Cow<'_, str> {
 pub struct ProviderIndex {
     table: &'static [Provider],
     /// Suffix -> position of the first provider with that suffix pattern.
-    by_suffix: std::collections::HashMap<&'static str, usize>,
+    by_suffix: std::collections::HashMap<&'static str, usize, Fnv>,
     /// The other patterns with their provider's position, in table order.
     others: Vec<(usize, &'static HostPattern)>,
 }
@@ -91,7 +119,7 @@ pub struct ProviderIndex {
 impl ProviderIndex {
     /// Indexes `table`.
     pub fn new(table: &'static [Provider]) -> Self {
-        let mut by_suffix = std::collections::HashMap::new();
+        let mut by_suffix = std::collections::HashMap::with_hasher(Fnv);
         let mut others = Vec::new();
         for (i, p) in table.iter().enumerate() {
             for pat in p.patterns {
