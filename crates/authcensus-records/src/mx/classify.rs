@@ -140,9 +140,21 @@ pub fn classify_records(records: &[MxRecord]) -> MxAssessment {
     }
     hosts.sort();
     let before = hosts.len();
-    // Same exchange with different preferences: keep the most preferred.
-    let mut seen = std::collections::HashSet::new();
-    hosts.retain(|h| seen.insert(h.exchange.clone()));
+    // Same exchange with different preferences: keep the most preferred
+    // (the first after the sort). A few hosts are compared directly; a
+    // hostile answer's thousands go through a set.
+    if hosts.len() <= 32 {
+        let mut kept: Vec<MxHost> = Vec::with_capacity(hosts.len());
+        for h in hosts.drain(..) {
+            if !kept.iter().any(|k| k.exchange == h.exchange) {
+                kept.push(h);
+            }
+        }
+        hosts = kept;
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        hosts.retain(|h| seen.insert(h.exchange.clone()));
+    }
     if hosts.len() != before {
         note(MxCode::DuplicateExchange, &mut findings);
     }
@@ -286,5 +298,32 @@ mod tests {
         assert_eq!(ids, ["google", "microsoft"]);
         assert_eq!(classify(&Lookup::NoData).status, MxStatus::NoMx);
         assert_eq!(classify(&Lookup::NxDomain).status.label(), "nxdomain");
+    }
+
+    #[test]
+    fn a_repeated_exchange_keeps_its_best_preference_among_few_and_many() {
+        for n in [3u16, 40] {
+            // Every host twice, the second time less preferred; upper case
+            // and a trailing dot are the same host.
+            let mut records: Vec<MxRecord> = (0..n)
+                .map(|i| MxRecord {
+                    preference: i,
+                    exchange: format!("mx{i}.example.net"),
+                })
+                .collect();
+            records.extend((0..n).map(|i| MxRecord {
+                preference: i + 100,
+                exchange: format!("MX{i}.example.net."),
+            }));
+            let a = classify_records(&records);
+            assert_eq!(a.exchanges.len(), usize::from(n), "{n}");
+            assert!(a.exchanges.iter().all(|h| h.preference < 100), "{n}");
+            assert!(a.findings.contains(&MxCode::DuplicateExchange), "{n}");
+            let distinct = classify_records(&records[..usize::from(n)]);
+            assert!(
+                !distinct.findings.contains(&MxCode::DuplicateExchange),
+                "{n}"
+            );
+        }
     }
 }

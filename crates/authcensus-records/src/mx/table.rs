@@ -147,8 +147,14 @@ impl ProviderIndex {
             return None;
         }
         let mut best: Option<usize> = None;
-        for name in crate::name::ancestors(&host) {
-            if let Some(&i) = self.by_suffix.get(name) {
+        // The host and each name after one of its dots: its ancestors.
+        let dots = host
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'.')
+            .map(|(i, _)| i + 1);
+        for start in std::iter::once(0).chain(dots) {
+            if let Some(&i) = host.get(start..).and_then(|name| self.by_suffix.get(name)) {
                 best = Some(best.map_or(i, |b| b.min(i)));
             }
         }
