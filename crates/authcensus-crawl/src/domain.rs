@@ -178,15 +178,15 @@ pub fn base_row(target: &CrawlTarget) -> SnapshotRow {
         input_tag: target.tag.clone(),
         input_rank: target.rank,
         crawled_at_us: now_us(),
-        domain_status: String::from("error"),
-        spf_status: String::from("temperror"),
-        spf_dns_status: String::from("error"),
-        dmarc_status: String::from("temperror"),
-        dmarc_rfc7489_status: String::from("temperror"),
-        mx_dns_status: String::from("error"),
-        mta_sts_status: String::from("dns_error"),
-        tlsrpt_status: String::from("dns_error"),
-        bimi_status: String::from("dns_error"),
+        domain_status: "error".into(),
+        spf_status: "temperror".into(),
+        spf_dns_status: "error".into(),
+        dmarc_status: "temperror".into(),
+        dmarc_rfc7489_status: "temperror".into(),
+        mx_dns_status: "error".into(),
+        mta_sts_status: "dns_error".into(),
+        tlsrpt_status: "dns_error".into(),
+        bimi_status: "dns_error".into(),
         ..SnapshotRow::default()
     }
 }
@@ -274,7 +274,7 @@ where
     // 1,040 bytes to every in-flight domain's future (7,240 -> 6,176 bytes).
     let mut row = base_row(target);
     let mut b = Bounded::new(s.max_record_text, s.max_short_text, s.max_list_items);
-    row.domain_status = domain_status(&txt, &mx_lookup).to_string();
+    row.domain_status = domain_status(&txt, &mx_lookup).into();
     let exists = row.domain_status != "nxdomain";
     d9989.set_domain_exists(exists);
     d7489.set_domain_exists(exists);
@@ -291,30 +291,30 @@ where
 
     row.mx_exchanges = b.list(mx_hosts.iter().map(String::as_str), s.max_short_text);
     row.mx_null = mx_assessment.status == mx::MxStatus::NullMx;
-    row.mx_dns_status = mx_lookup.label().to_string();
-    row.mx_provider = mx_assessment.primary_provider.map(|p| p.id.to_string());
+    row.mx_dns_status = mx_lookup.label().into();
+    row.mx_provider = mx_assessment.primary_provider.map(|p| p.id.into());
 
     let sts = mta_sts::classify(&sts_txt, fetch.as_ref(), s.max_policy_body);
-    row.mta_sts_status = sts.status.label().to_string();
+    row.mta_sts_status = sts.status.label().into();
     row.mta_sts_id = sts.record.as_ref().map(|r| b.short(&r.id));
     if let Some(policy) = &sts.policy {
-        row.mta_sts_mode = Some(policy.mode.as_str().to_string());
+        row.mta_sts_mode = Some(policy.mode.as_str().into());
         row.mta_sts_mx_mismatch = Some(!mta_sts::policy_covers(policy, &mx_hosts).is_empty());
     }
     row.mta_sts_fetch_error = match sts.status {
         mta_sts::MtaStsStatus::PolicyFetchFailed | mta_sts::MtaStsStatus::InvalidPolicy => {
-            sts.finding_code().map(str::to_string)
+            sts.finding_code().map(Into::into)
         }
         _ => None,
     };
 
     let tr = tlsrpt::classify(&tlsrpt_txt);
-    row.tlsrpt_status = tr.status.label().to_string();
+    row.tlsrpt_status = tr.status.label().into();
     if let Some(rec) = &tr.record {
         row.tlsrpt_rua = b.list(rec.rua.iter().map(|u| u.uri.as_str()), s.max_short_text);
     }
 
-    row.bimi_status = bimi_a.status.label().to_string();
+    row.bimi_status = bimi_a.status.label().into();
     row.bimi_logo_url = bimi_a.logo_url.as_deref().map(|u| b.short(u));
     row.bimi_authority_url = bimi_a.evidence_url.as_deref().map(|u| b.short(u));
 
@@ -325,7 +325,7 @@ where
             .collect();
         hosts.sort();
         hosts.dedup();
-        row.dns_provider = mx::dns_providers(&hosts).first().map(|p| p.id.to_string());
+        row.dns_provider = mx::dns_providers(&hosts).first().map(|p| p.id.into());
         row.ns_hosts = b.list(hosts.iter().map(String::as_str), s.max_short_text);
     }
 
@@ -342,15 +342,15 @@ fn fill_spf(
     text: Option<&Vec<u8>>,
     an: &SpfOutcome,
 ) {
-    row.spf_dns_status = txt.label().to_string();
-    row.spf_status = an.status.label().to_string();
+    row.spf_dns_status = txt.label().into();
+    row.spf_status = an.status.label().into();
     // `text`: the selected record; with several, the first (RFC 7208 §4.5
     // makes that a permerror, reported in spf_errors).
     if let Some(text) = text {
         row.spf_record = Some(b.record(&String::from_utf8_lossy(text)));
         row.spf_dns_lookups = Some(i32::try_from(an.dns_lookups).unwrap_or(i32::MAX));
         row.spf_void_lookups = Some(i32::try_from(an.void_lookups).unwrap_or(i32::MAX));
-        row.spf_all = an.effective_all.map(|q| all_term(q).to_string());
+        row.spf_all = an.effective_all.map(|q| all_term(q).into());
     }
     row.spf_errors = an.codes.iter().map(|c| (*c).to_string()).collect();
 }
@@ -433,9 +433,9 @@ fn fill_dmarc(
     old: &DmarcDiscovery,
     org_psl: Option<&str>,
 ) {
-    row.dmarc_status = d.status.label().to_string();
+    row.dmarc_status = d.status.label().into();
     row.dmarc_record = d.record_text.as_deref().map(|t| b.record(t));
-    row.dmarc_source = d.source.map(|s| s.label().to_string());
+    row.dmarc_source = d.source.map(|s| s.label().into());
     row.dmarc_found_at = d.found_at.clone();
     if let Some(rec) = d
         .parsed
@@ -443,9 +443,9 @@ fn fill_dmarc(
         .and_then(|p| p.record.as_ref())
         .filter(|_| d.status == DiscoveryStatus::Valid)
     {
-        row.dmarc_policy = rec.p.map(|p| p.label().to_string());
-        row.dmarc_subdomain_policy = rec.sp.map(|p| p.label().to_string());
-        row.dmarc_nonexistent_policy = rec.np.map(|p| p.label().to_string());
+        row.dmarc_policy = rec.p.map(|p| p.label().into());
+        row.dmarc_subdomain_policy = rec.sp.map(|p| p.label().into());
+        row.dmarc_nonexistent_policy = rec.np.map(|p| p.label().into());
         // RFC 9989 makes pct historic; the tag value is still reported.
         row.dmarc_pct = Some(i32::from(rec.pct.unwrap_or(100)));
         let max = b.short_max();
@@ -462,13 +462,13 @@ fn fill_dmarc(
     row.dmarc_effective_policy = (d.status == DiscoveryStatus::Valid)
         .then_some(d.effective_policy)
         .flatten()
-        .map(|p| p.label().to_string());
+        .map(|p| p.label().into());
     row.dmarc_errors = dmarc_codes(d);
     row.dmarc_org_domain_treewalk = d.organizational_domain.clone();
     row.dmarc_org_domain_psl = org_psl.map(str::to_string);
-    row.dmarc_rfc7489_status = old.status.label().to_string();
+    row.dmarc_rfc7489_status = old.status.label().into();
     row.dmarc_rfc7489_effective_policy = (old.status == DiscoveryStatus::Valid)
         .then_some(old.effective_policy)
         .flatten()
-        .map(|p| p.label().to_string());
+        .map(|p| p.label().into());
 }

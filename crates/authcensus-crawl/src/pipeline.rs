@@ -311,7 +311,7 @@ fn start_manifest(
         let rows = authcensus_store::reader::read_rows(path)?;
         for r in &rows {
             *m.domain_status_counts
-                .entry(r.domain_status.clone())
+                .entry(r.domain_status.to_string())
                 .or_default() += 1;
         }
         let bytes = std::fs::metadata(path).map(|md| md.len()).unwrap_or(0);
@@ -365,7 +365,13 @@ fn write_rows(
     };
     while let Some(rows) = rx.blocking_recv() {
         for row in rows {
-            *pending.entry(row.domain_status.clone()).or_default() += 1;
+            // Looked up by `&str`: a key is allocated once per status.
+            match pending.get_mut(row.domain_status.as_ref()) {
+                Some(n) => *n += 1,
+                None => {
+                    pending.insert(row.domain_status.to_string(), 1);
+                }
+            }
             writer.push(row)?;
             record(&mut manifest, writer.written(), &mut pending)?;
         }

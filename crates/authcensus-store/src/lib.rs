@@ -21,5 +21,5 @@ pub use assemble::{SnapshotFiles, snapshot_files};
 pub use error::StoreError;
 pub use manifest::Manifest;
 pub use remote::RemoteStore;
-pub use row::SnapshotRow;
+pub use row::{Label, SnapshotRow};
 pub use writer::{PartHook, SnapshotWriter, WriterOptions};

@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 
 use authcensus_store::{SnapshotRow, SnapshotWriter, WriterOptions};
 
-fn s(v: &str) -> String {
-    v.to_string()
+/// A text column's value (`String`, or a `Label` for fixed-list columns).
+fn s<T: From<String>>(v: &str) -> T {
+    T::from(v.to_string())
 }
 
-fn o(v: &str) -> Option<String> {
-    Some(v.to_string())
+fn o<T: From<String>>(v: &str) -> Option<T> {
+    Some(s(v))
 }
 
 /// A resolving row with nothing published.

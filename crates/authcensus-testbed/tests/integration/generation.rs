@@ -138,7 +138,7 @@ fn planted_cases_have_the_intended_truth() {
     );
     let pass = r("spf_pass_all");
     assert_eq!(
-        (pass.spf_status.as_str(), pass.spf_all.as_deref()),
+        (pass.spf_status.as_ref(), pass.spf_all.as_deref()),
         ("valid", Some("+all"))
     );
     assert!(!r("mx_invalid_null").mx_null);

@@ -110,7 +110,7 @@ pub fn compare<R: Resolver>(
     let spf = block_on(analyze(res, &r.domain, &Limits::default()));
     check(
         "spf_status",
-        r.spf_status.clone(),
+        r.spf_status.to_string(),
         spf.status.label().into(),
     );
     if spf.status.label() != "none" {
@@ -138,7 +138,7 @@ pub fn compare<R: Resolver>(
     let d = block_on(dmarc::discover_rfc9989(res, &r.domain, true));
     check(
         "dmarc_status",
-        r.dmarc_status.clone(),
+        r.dmarc_status.to_string(),
         d.status.label().into(),
     );
     if d.status.label() == "valid" {
@@ -207,13 +207,13 @@ pub fn compare<R: Resolver>(
     let tls = tlsrpt::classify(&block_on(res.txt(&format!("_smtp._tls.{}", r.domain))));
     check(
         "tlsrpt_status",
-        r.tlsrpt_status.clone(),
+        r.tlsrpt_status.to_string(),
         tls.status.label().into(),
     );
     let b = bimi::classify_txt(&block_on(res.txt(&format!("default._bimi.{}", r.domain))));
     check(
         "bimi_status",
-        r.bimi_status.clone(),
+        r.bimi_status.to_string(),
         b.status.label().into(),
     );
     check(
@@ -227,7 +227,7 @@ pub fn compare<R: Resolver>(
     let sts = mta_sts::classify(&txt, f.as_ref(), 65_536);
     check(
         "mta_sts_status",
-        r.mta_sts_status.clone(),
+        r.mta_sts_status.to_string(),
         sts.status.label().into(),
     );
     if let Some(p) = &sts.policy {

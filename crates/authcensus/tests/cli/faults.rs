@@ -64,7 +64,7 @@ fn dns_failed(label: &str) -> bool {
 /// the failure status of the protocol the column belongs to.
 fn explained(column: &str, row: &SnapshotRow) -> bool {
     let sts_failed = matches!(
-        row.mta_sts_status.as_str(),
+        row.mta_sts_status.as_ref(),
         "dns_error" | "policy_fetch_failed"
     );
     match column {
