@@ -112,13 +112,8 @@ impl QName {
 
     /// The labels, leftmost first (the root's empty label not included).
     pub(crate) fn labels(&self) -> impl Iterator<Item = &[u8]> {
-        let mut rest = self.wire();
-        std::iter::from_fn(move || {
-            let (&len, tail) = rest.split_first()?;
-            let label = tail.get(..usize::from(len)).filter(|l| !l.is_empty())?;
-            rest = tail.get(usize::from(len)..)?;
-            Some(label)
-        })
+        // The decoder's label walk; a `QName` is always well formed.
+        crate::decode::Labels::new(self.wire(), 0).map_while(|l| l)
     }
 
     /// The same name, ASCII case-insensitively. Length octets (at most 63)

@@ -177,12 +177,7 @@ pub fn classify_records(records: &[MxRecord]) -> MxAssessment {
         .iter()
         .map(|h| super::providers::MAIL_INDEX.identify(&h.exchange))
         .collect();
-    let mut providers: Vec<&'static Provider> = Vec::new();
-    for p in ids.iter().flatten() {
-        if !providers.iter().any(|q| q.id == p.id) {
-            providers.push(p);
-        }
-    }
+    let providers = super::table::distinct(ids.iter().flatten().copied());
     let primary_provider = hosts.first().and_then(|first| {
         hosts
             .iter()

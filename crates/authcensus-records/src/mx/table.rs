@@ -173,16 +173,21 @@ impl ProviderIndex {
     /// The distinct providers of `hosts`, in order of first appearance, as
     /// [`identify_all`].
     pub fn identify_all<S: AsRef<str>>(&self, hosts: &[S]) -> Vec<&'static Provider> {
-        let mut out: Vec<&'static Provider> = Vec::new();
-        for h in hosts {
-            if let Some(p) = self.identify(h.as_ref())
-                && !out.iter().any(|q| q.id == p.id)
-            {
-                out.push(p);
-            }
-        }
-        out
+        distinct(hosts.iter().filter_map(|h| self.identify(h.as_ref())))
     }
+}
+
+/// `providers` without repeats (by id), in order of first appearance.
+pub(crate) fn distinct(
+    providers: impl Iterator<Item = &'static Provider>,
+) -> Vec<&'static Provider> {
+    let mut out: Vec<&'static Provider> = Vec::new();
+    for p in providers {
+        if !out.iter().any(|q| q.id == p.id) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// The distinct providers of `hosts`, in order of first appearance.
@@ -190,15 +195,7 @@ pub fn identify_all<S: AsRef<str>>(
     table: &'static [Provider],
     hosts: &[S],
 ) -> Vec<&'static Provider> {
-    let mut out: Vec<&'static Provider> = Vec::new();
-    for h in hosts {
-        if let Some(p) = identify(table, h.as_ref())
-            && !out.iter().any(|q| q.id == p.id)
-        {
-            out.push(p);
-        }
-    }
-    out
+    distinct(hosts.iter().filter_map(|h| identify(table, h.as_ref())))
 }
 
 #[cfg(test)]
