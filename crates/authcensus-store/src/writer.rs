@@ -1,8 +1,9 @@
 //! The streaming snapshot writer.
 //!
 //! Rows are buffered up to `rows_per_file`, sorted by domain, and written as one
-//! Parquet file `part-NNNNN.parquet` (zstd, dictionary encoding, statistics,
-//! row groups of `row_group_rows`). A file is written under a hidden
+//! Parquet file `part-NNNNN.parquet` (zstd; dictionary encoding and
+//! statistics where they serve, see [`writer_properties`]; row groups of
+//! `row_group_rows`). A file is written under a hidden
 //! temporary name (`.part-NNNNN.parquet.tmp`, which `*.parquet` globs do not
 //! match), synced, then renamed: the rename is the commit point for resume, so
 //! a reader or a resumed crawl never sees a half-written file.
@@ -20,11 +21,14 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::StoreError;
 use crate::layout::{self, PART_PREFIX};
 use crate::row::{SnapshotRow, rows_to_batch};
-use crate::schema::{META_SCHEMA_VERSION, META_SNAPSHOT_ID, META_TOOL_VERSION, SCHEMA_VERSION};
+use crate::schema::{
+    self, META_SCHEMA_VERSION, META_SNAPSHOT_ID, META_TOOL_VERSION, SCHEMA_VERSION,
+};
 
 /// Called with the path and summary of each part file right after it is
 /// closed (renamed into place), in the writer's thread; an error stops the
@@ -49,7 +53,9 @@ pub struct WriterOptions {
     pub rows_per_file: usize,
     /// Rows per Parquet row group. Default 50,000.
     pub row_group_rows: usize,
-    /// zstd level. Default 3.
+    /// zstd level. Default 1: level 3 made the files 0.7 % smaller for 8 %
+    /// more instructions in the part's encoding (`benches/write.rs`,
+    /// 2026-12-07).
     pub zstd_level: i32,
     /// Tool version written into each file's metadata.
     pub tool_version: String,
@@ -67,12 +73,102 @@ impl Default for WriterOptions {
         WriterOptions {
             rows_per_file: 100_000,
             row_group_rows: 50_000,
-            zstd_level: 3,
+            zstd_level: 1,
             tool_version: String::from("unknown"),
             shard: None,
             after_part: None,
         }
     }
+}
+
+/// Columns written without a dictionary: (nearly) one value per row, where a
+/// dictionary page ends as large as the values and costs a hash and a table
+/// insert per value on the writer thread. Plain values plus zstd were 16 %
+/// smaller and the part's encoding 10 % cheaper in instructions
+/// (`benches/write.rs`, 2026-12-07). Every other column is
+/// dictionary-encoded: statuses, policies, providers, and records shared by
+/// many domains (SPF includes, MX and NS hosts).
+pub const PLAIN_COLUMNS: &[&str] = &[
+    schema::DOMAIN,
+    schema::REGISTRABLE_DOMAIN,
+    schema::INPUT_RANK,
+    schema::CRAWLED_AT,
+    schema::DMARC_FOUND_AT,
+    schema::DMARC_ORG_DOMAIN_TREEWALK,
+    schema::DMARC_ORG_DOMAIN_PSL,
+    schema::MTA_STS_ID,
+    schema::BIMI_LOGO_URL,
+    schema::BIMI_AUTHORITY_URL,
+];
+
+/// Columns with min/max statistics per column chunk: those by which a reader
+/// can skip row groups (the domain, sorted within each part; the input's
+/// identity; counts and flags). The others (statuses, policies, record
+/// texts, lists) hold nearly every value in every 50,000-row group, so their
+/// min/max would let no query skip anything, and computing them took about
+/// a fifth of the part's encoding (`benches/write.rs`, 2026-12-07).
+pub const STATISTICS_COLUMNS: &[&str] = &[
+    schema::DOMAIN,
+    schema::REGISTRABLE_DOMAIN,
+    schema::PUBLIC_SUFFIX,
+    schema::INPUT_SOURCE,
+    schema::INPUT_TAG,
+    schema::INPUT_RANK,
+    schema::CRAWLED_AT,
+    schema::SPF_DNS_LOOKUPS,
+    schema::SPF_VOID_LOOKUPS,
+    schema::DMARC_PCT,
+    schema::MX_NULL,
+    schema::MTA_STS_MX_MISMATCH,
+    schema::RECORDS_TRUNCATED,
+    schema::DNS_QUERIES,
+];
+
+/// The Parquet settings of every part file: zstd at `options.zstd_level`,
+/// dictionary encoding except for [`PLAIN_COLUMNS`], chunk statistics for
+/// [`STATISTICS_COLUMNS`], row groups of `options.row_group_rows`, and the
+/// schema version, snapshot id and tool version in the file metadata. Public
+/// for the encoding benchmark (`benches/write.rs`).
+pub fn writer_properties(options: &WriterOptions, snapshot_id: &str) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
+        ))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(META_SCHEMA_VERSION.to_string(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(META_SNAPSHOT_ID.to_string(), snapshot_id.to_string()),
+            KeyValue::new(META_TOOL_VERSION.to_string(), options.tool_version.clone()),
+        ]));
+    for c in PLAIN_COLUMNS {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
+    }
+    for c in STATISTICS_COLUMNS {
+        b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Chunk);
+    }
+    b.build()
+}
+
+/// The rows in domain order, as references: sorting the ~1.2 KB rows
+/// themselves moved each row ~log2(n) times (a 10,000-row part moved ~300
+/// MB, 3.4 % of a crawl's CPU in `perf`). Each reference is keyed by the
+/// first eight bytes of its domain (big-endian, zero-padded, so keys order
+/// as the bytes do), and most comparisons are one integer compare instead of
+/// two pointer chases into the rows and a `memcmp`; equal keys compare the
+/// whole names. The order is exactly `a.domain.cmp(&b.domain)`.
+pub fn by_domain(rows: &[SnapshotRow]) -> Vec<&SnapshotRow> {
+    let key = |d: &str| {
+        let mut k = [0u8; 8];
+        let b = d.as_bytes();
+        let n = b.len().min(8);
+        k[..n].copy_from_slice(&b[..n]);
+        u64::from_be_bytes(k)
+    };
+    let mut keyed: Vec<(u64, &SnapshotRow)> = rows.iter().map(|r| (key(&r.domain), r)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.domain.cmp(&b.1.domain)));
+    keyed.into_iter().map(|(_, r)| r).collect()
 }
 
 /// What a snapshot directory already holds when a writer opens it.
@@ -142,19 +238,7 @@ impl SnapshotWriter {
             }
         }
         state.parts.sort();
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(options.zstd_level).unwrap_or_default(),
-            ))
-            .set_dictionary_enabled(true)
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-            .set_key_value_metadata(Some(vec![
-                KeyValue::new(META_SCHEMA_VERSION.to_string(), SCHEMA_VERSION.to_string()),
-                KeyValue::new(META_SNAPSHOT_ID.to_string(), snapshot_id.to_string()),
-                KeyValue::new(META_TOOL_VERSION.to_string(), options.tool_version.clone()),
-            ]))
-            .build();
+        let props = writer_properties(&options, snapshot_id);
         let writer = SnapshotWriter {
             dir,
             snapshot_id: snapshot_id.to_string(),
@@ -222,11 +306,7 @@ impl SnapshotWriter {
     /// Writes a part file with exactly these rows, even when empty (a
     /// snapshot with zero rows is still a valid snapshot with one file).
     fn write_part(&mut self, rows: &[SnapshotRow]) -> Result<PartInfo, StoreError> {
-        // Sorted by domain through references: sorting the ~1.2 KB rows
-        // themselves moved each row ~log2(n) times (a 10,000-row part moved
-        // ~300 MB), which was 3.4 % of a crawl's CPU in `perf`.
-        let mut sorted: Vec<&SnapshotRow> = rows.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.domain.cmp(&b.domain));
+        let sorted = by_domain(rows);
         let name = format!("{PART_PREFIX}{:05}.parquet", self.next_part);
         let final_path = self.dir.join(&name);
         let tmp_path = self.dir.join(format!(".{name}.tmp"));

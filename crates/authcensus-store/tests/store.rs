@@ -427,3 +427,77 @@ fn sharded_snapshot_on_an_object_store_resumes_and_assembles() {
         .to_string();
     assert!(e.contains("shard 1 of 0..3 missing"), "{e}");
 }
+
+/// The encoding choices of `writer_properties` reach the file: the columns of
+/// `PLAIN_COLUMNS` have no dictionary page, the others (but booleans) do; exactly the
+/// columns of `STATISTICS_COLUMNS` carry min/max, and the domain's are the
+/// part's first and last names.
+#[test]
+fn part_files_carry_dictionaries_and_statistics_where_the_writer_says() {
+    use authcensus_store::writer::{PLAIN_COLUMNS, STATISTICS_COLUMNS};
+    use parquet::basic::Type as PhysicalType;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+
+    let out = tempfile::tempdir().unwrap();
+    let (mut w, _) = SnapshotWriter::open(out.path(), "s1", options(100)).unwrap();
+    for i in (0..40).rev() {
+        w.push(row(&format!("d{i:03}.example"), i)).unwrap();
+    }
+    w.finish(0).unwrap();
+    let files = part_files(&snapshot_dir(out.path(), "s1")).unwrap();
+    let reader = SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    let groups = reader.metadata().row_groups();
+    assert_eq!(groups.len(), 10, "row groups of 4 rows");
+    let (mut plain, mut with_stats) = (Vec::new(), Vec::new());
+    for col in groups[0].columns() {
+        let path = col.column_path().parts();
+        let top = path[0].as_str();
+        // Parquet has no dictionary encoding for booleans.
+        if col.dictionary_page_offset().is_none() && col.column_type() != PhysicalType::BOOLEAN {
+            plain.push(top.to_string());
+        }
+        let stats = col.statistics();
+        if stats.is_some_and(|s| s.min_bytes_opt().is_some()) {
+            with_stats.push(top.to_string());
+        }
+    }
+    assert_eq!(plain, PLAIN_COLUMNS, "columns without a dictionary page");
+    assert_eq!(with_stats, STATISTICS_COLUMNS, "columns with min/max");
+    let domain = groups[0]
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == "domain")
+        .unwrap();
+    match domain.statistics() {
+        Some(Statistics::ByteArray(s)) => {
+            assert_eq!(s.min_opt().unwrap().as_utf8().unwrap(), "d000.example");
+            assert_eq!(s.max_opt().unwrap().as_utf8().unwrap(), "d003.example");
+        }
+        other => panic!("domain statistics: {other:?}"),
+    }
+}
+
+mod by_domain {
+    use authcensus_store::SnapshotRow;
+    use authcensus_store::writer::by_domain;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The keyed sort gives exactly the byte order of the names, also
+        /// for names sharing their first eight bytes, names that are
+        /// prefixes of others, and NUL bytes (which the zero padding of a
+        /// short key must not confuse with the end of a name).
+        #[test]
+        fn orders_exactly_as_the_names(names in proptest::collection::vec("(abcdefgh)?[a\\x00b.]{0,10}", 0..60)) {
+            let rows: Vec<SnapshotRow> = names
+                .iter()
+                .map(|d| SnapshotRow { domain: d.clone(), ..SnapshotRow::default() })
+                .collect();
+            let got: Vec<&str> = by_domain(&rows).iter().map(|r| r.domain.as_str()).collect();
+            let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+            want.sort_unstable();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
