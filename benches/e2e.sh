@@ -21,6 +21,9 @@
 #   BENCH_DNSPERF_Q="20 100 500"  dnsperf -q settings tried with one client thread, then two
 #                         threads at the best of them (the best run is the reference)
 #   BENCH_DNSPERF_SECS=15 dnsperf -l per setting
+#   BENCH_BIN=PATH, BENCH_REV=REV  run this authcensus binary instead of building one (an A/B of
+#                         builds kept from earlier); REV, the revision it was built from, goes
+#                         into the JSON instead of this tree's
 #   BENCH_SKIP_CHECKDMARC=1, BENCH_SKIP_UNBOUND=1, BENCH_SKIP_LATENCY=1, BENCH_SKIP_QPS=1
 #   BENCH_PROFILE=P       cargo profile of the crawler (default release-lto: fat LTO, one codegen
 #                         unit, ~25 min to build from nothing on 2 cores; `release` for a quick run;
@@ -136,7 +139,14 @@ EOF
 }
 
 # ---------------------------------------------------------------- build
-if [[ "$PROFILE" == pgo ]]; then
+if [[ -n "${BENCH_BIN:-}" ]]; then
+    [[ -x "$BENCH_BIN" ]] || { echo "e2e: BENCH_BIN=$BENCH_BIN is not an executable" >&2; exit 2; }
+    [[ -n "${BENCH_REV:-}" ]] || { echo "e2e: BENCH_BIN needs BENCH_REV (the revision it was built from)" >&2; exit 2; }
+    log "using $BENCH_BIN (built from $BENCH_REV), no build"
+    BIN="$BENCH_BIN"
+    PROFILE="given"
+    echo "given_rev=$BENCH_REV" >>"$METRICS"
+elif [[ "$PROFILE" == pgo ]]; then
     log "scripts/build-pgo (release-lto with profile-guided optimisation)"
     BIN="$("$ROOT/scripts/build-pgo")"
 else

@@ -24,6 +24,9 @@ def main():
         k, _, v = line.strip().partition("=")
         if not k:
             continue
+        if k == "given_rev":
+            m[k] = v
+            continue
         try:
             m[k] = float(v)
         except ValueError:
@@ -165,8 +168,8 @@ def main():
         "unbound": sh("unbound -V | head -1"),
         "dnsperf": sh("dpkg-query -W -f '${Version}' dnsperf"),
         "checkdmarc": str(m.get("checkdmarc_version", "")),
-        "authcensus_git_rev": sh("git rev-parse HEAD"),
-        "authcensus_git_dirty": bool(sh("git status --porcelain --untracked-files=no")),
+        "authcensus_git_rev": str(m.get("given_rev", "")) or sh("git rev-parse HEAD"),
+        "authcensus_git_dirty": False if m.get("given_rev") else bool(sh("git status --porcelain --untracked-files=no")),
         "rustc": sh("rustc --version"),
         "build_profile": str(m.get("build_profile", "release")),
     }
