@@ -50,7 +50,6 @@
 //! DKIM tag-list syntax, and RFC 6376 §3.2 says "if a tag name does occur more
 //! than once, the entire tag-list is invalid".
 
-use std::collections::HashSet;
 use std::fmt;
 
 use super::types::{
@@ -525,7 +524,10 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
         raw: String::from_utf8_lossy(text).into_owned(),
         ..DmarcRecord::default()
     };
-    let mut seen: HashSet<String> = HashSet::from(["v".to_string()]);
+    // Names of the tags seen so far, as spans of `text` (`v` is checked
+    // apart): at most `MAX_TAGS` of them, so a linear scan is bounded and
+    // cheaper than hashing an owned, lowercased copy of every name.
+    let mut seen: Vec<(usize, usize)> = Vec::with_capacity(segments.len());
     let mut duplicate = false;
     let mut p_seen = false;
     let mut p_broken = false; // present but invalid, or (RFC 7489) not second
@@ -549,16 +551,32 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
             cx.push(FindingKind::MalformedTag, Severity::Error, ts, te);
             continue;
         };
-        let name = String::from_utf8_lossy(&text[ns..ne]).to_ascii_lowercase();
-        if !seen.insert(name.clone()) {
+        let raw_name = &text[ns..ne];
+        if raw_name.eq_ignore_ascii_case(b"v")
+            || seen
+                .iter()
+                .any(|&(a, b)| text[a..b].eq_ignore_ascii_case(raw_name))
+        {
             duplicate = true;
             cx.push(FindingKind::DuplicateTag, Severity::Error, ts, te);
             continue;
         }
+        seen.push((ns, ne));
+        // `split_tag` checked the name is `1*ALPHA`; the known names are at
+        // most five letters, so a longer one is unknown without a copy.
+        let mut lower = [0u8; 8];
+        let name: &str = match lower.get_mut(..raw_name.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(raw_name);
+                buf.make_ascii_lowercase();
+                std::str::from_utf8(buf).unwrap_or("")
+            }
+            None => "",
+        };
         let raw_value = &text[vs..ve];
-        let value = String::from_utf8_lossy(raw_value).into_owned();
-        let known_9989 = matches!(name.as_str(), "np" | "psd" | "t");
-        let known_7489 = matches!(name.as_str(), "pct" | "ri" | "rf");
+        let value = String::from_utf8_lossy(raw_value);
+        let known_9989 = matches!(name, "np" | "psd" | "t");
+        let known_7489 = matches!(name, "pct" | "ri" | "rf");
         // Severity of a value error: an error where the mode defines the tag,
         // information where the mode ignores it.
         let sev = if (known_9989 && mode == Mode::Rfc7489) || (known_7489 && mode == Mode::Rfc9989)
@@ -573,7 +591,7 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
         if known_7489 && mode == Mode::Rfc9989 {
             cx.push(FindingKind::HistoricTag, Severity::Info, ns, ne);
         }
-        match name.as_str() {
+        match name {
             "p" => {
                 p_seen = true;
                 match Policy::from_value(&value) {
@@ -650,7 +668,7 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
                 Some(f) => rec.psd = Some(f),
                 None => cx.push(FindingKind::InvalidPsd, sev, vs, ve),
             },
-            "t" => match value.as_str() {
+            "t" => match &*value {
                 "y" | "Y" => rec.t = Some(true),
                 "n" | "N" => rec.t = Some(false),
                 _ => cx.push(FindingKind::InvalidT, sev, vs, ve),
@@ -669,7 +687,10 @@ pub fn parse(text: &[u8], mode: Mode) -> DmarcParse {
                         vs + bad + 1,
                     );
                 }
-                rec.unknown.push(Tag { name, value });
+                rec.unknown.push(Tag {
+                    name: String::from_utf8_lossy(raw_name).to_ascii_lowercase(),
+                    value: value.into_owned(),
+                });
             }
         }
     }

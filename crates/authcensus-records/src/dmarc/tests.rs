@@ -1276,3 +1276,40 @@ proptest! {
         prop_assert!(o.queries.len() <= MAX_RFC7489_QUERIES);
     }
 }
+
+/// Tag names are matched without a copy: known names in any case, unknown
+/// names longer than any known one (kept lowercase), and duplicates found by
+/// comparing the names in place, case-insensitively, long ones included.
+#[test]
+fn tag_names_match_in_any_case_and_length() {
+    let p = parse(
+        b"v=DMARC1; P=Reject; ADKIM=s; ExtensionTagName=Some Value",
+        Mode::Rfc9989,
+    );
+    assert_eq!(p.verdict, Valid);
+    let r = p.record.unwrap();
+    assert_eq!(r.p, Some(Policy::Reject));
+    assert_eq!(r.adkim, Some(Alignment::Strict));
+    assert_eq!(
+        r.unknown,
+        vec![Tag {
+            name: "extensiontagname".into(),
+            value: "Some Value".into()
+        }]
+    );
+    // `adkimx` is six letters: not `adkim`, and unknown.
+    let p = parse(b"v=DMARC1; p=none; adkimx=s", Mode::Rfc9989);
+    assert_eq!(p.record.as_ref().unwrap().adkim, None);
+    assert_eq!(p.record.unwrap().unknown.len(), 1);
+    for dup in [
+        "v=DMARC1; p=none; LongerTagName=a; longertagname=b",
+        "v=DMARC1; p=none; V=DMARC1",
+        "v=DMARC1; p=none; aDkIm=r; ADKIM=s",
+    ] {
+        for mode in [Mode::Rfc9989, Mode::Rfc7489] {
+            let (verdict, found) = codes(dup, mode);
+            assert_eq!(verdict, Invalid, "{dup}");
+            assert!(found.contains(&"duplicate_tag"), "{dup}: {found:?}");
+        }
+    }
+}
