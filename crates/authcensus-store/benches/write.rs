@@ -3,10 +3,10 @@
 //!
 //! - `write/rows_to_batch`: [`rows_to_batch`] over 50,000 rows (one row group).
 //! - `write/encode_part`: one part file's work as [`SnapshotWriter`] does it,
-//!   into memory: 100,000 rows sorted by domain ([`by_domain`]), converted
-//!   row group by row group and encoded as Parquet with
-//!   [`writer_properties`] (zstd, dictionary encoding, statistics). The
-//!   encoded size per row is printed at start.
+//!   into memory: 100,000 rows sorted by domain ([`by_domain`]) and encoded
+//!   by the writer's own [`encode_rows`] with [`writer_properties`] (zstd,
+//!   dictionary encoding, statistics). The encoded size per row is printed
+//!   at start.
 //!
 //! The rows are synthetic but shaped like a crawl's (see [`rows`]): unique
 //! domains; SPF, MX and NS values drawn from shared pools with a few popular
@@ -18,14 +18,12 @@
 //! [`SnapshotWriter`]: authcensus_store::SnapshotWriter
 
 use std::hint::black_box;
+use std::path::Path;
 
 use authcensus_store::row::rows_to_batch;
-use authcensus_store::schema::snapshot_schema;
-use authcensus_store::writer::{by_domain, writer_properties};
-use authcensus_store::{SnapshotRow, WriterOptions};
+use authcensus_store::writer::{by_domain, encode_rows, writer_properties};
+use authcensus_store::{SnapshotRow, StoreError, WriterOptions};
 use criterion::{Criterion, Throughput, criterion_main};
-use parquet::arrow::ArrowWriter;
-use parquet::errors::ParquetError;
 
 /// splitmix64: a fixed, seedable sequence, so every run encodes the same rows.
 struct Rng(u64);
@@ -196,14 +194,14 @@ fn rows(n: usize) -> Vec<SnapshotRow> {
 
 /// One part file's encoding as the writer does it (module docs); returns the
 /// encoded bytes.
-fn encode_part(rows: &[SnapshotRow], options: &WriterOptions) -> Result<Vec<u8>, ParquetError> {
-    let sorted = by_domain(rows);
-    let props = writer_properties(options, "bench");
-    let mut writer = ArrowWriter::try_new(Vec::new(), snapshot_schema(), Some(props))?;
-    for chunk in sorted.chunks(options.row_group_rows.max(1)) {
-        writer.write(&rows_to_batch(chunk)?)?;
-    }
-    writer.into_inner()
+fn encode_part(rows: &[SnapshotRow], options: &WriterOptions) -> Result<Vec<u8>, StoreError> {
+    encode_rows(
+        Vec::new(),
+        Path::new("memory"),
+        &by_domain(rows),
+        options.row_group_rows,
+        writer_properties(options, "bench"),
+    )
 }
 
 fn bench_write(c: &mut Criterion) {

@@ -171,6 +171,33 @@ pub fn by_domain(rows: &[SnapshotRow]) -> Vec<&SnapshotRow> {
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Encodes `rows`, in this order, as one Parquet file into `sink` with
+/// `props`, `row_group_rows` rows per row group, and returns the sink; errors
+/// name `path`. The part files and the encoding benchmark
+/// (`benches/write.rs`) both go through here.
+///
+/// # Errors
+/// Converting the rows or encoding them failed.
+pub fn encode_rows<W: std::io::Write + Send>(
+    sink: W,
+    path: &Path,
+    rows: &[&SnapshotRow],
+    row_group_rows: usize,
+    props: WriterProperties,
+) -> Result<W, StoreError> {
+    let mut writer = ArrowWriter::try_new(sink, crate::schema::snapshot_schema(), Some(props))
+        .map_err(|e| StoreError::parquet(path, e))?;
+    for chunk in rows.chunks(row_group_rows.max(1)) {
+        let batch = rows_to_batch(chunk).map_err(|e| StoreError::arrow(path, e))?;
+        writer
+            .write(&batch)
+            .map_err(|e| StoreError::parquet(path, e))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| StoreError::parquet(path, e))
+}
+
 /// What a snapshot directory already holds when a writer opens it.
 #[derive(Debug, Default)]
 pub struct ResumeState {
@@ -338,16 +365,13 @@ impl SnapshotWriter {
 
     fn write_file(&self, path: &Path, rows: &[&SnapshotRow]) -> Result<(), StoreError> {
         let file = fs::File::create(path).map_err(|e| StoreError::io(path, e))?;
-        let schema = crate::schema::snapshot_schema();
-        let mut writer = ArrowWriter::try_new(&file, Arc::clone(&schema), Some(self.props.clone()))
-            .map_err(|e| StoreError::parquet(path, e))?;
-        for chunk in rows.chunks(self.options.row_group_rows.max(1)) {
-            let batch = rows_to_batch(chunk).map_err(|e| StoreError::arrow(path, e))?;
-            writer
-                .write(&batch)
-                .map_err(|e| StoreError::parquet(path, e))?;
-        }
-        writer.close().map_err(|e| StoreError::parquet(path, e))?;
+        let file = encode_rows(
+            file,
+            path,
+            rows,
+            self.options.row_group_rows,
+            self.props.clone(),
+        )?;
         file.sync_all().map_err(|e| StoreError::io(path, e))?;
         Ok(())
     }
