@@ -9,42 +9,26 @@
 //! - `mta_sts/parse_policy`, `mta_sts/parse_txt`: policy file and TXT record.
 //! - `bimi/parse`: typical BIMI records.
 //!
-//! Run: `cargo bench -p authcensus-records --bench records`.
+//! Run: `cargo bench -p authcensus-records --bench records`; the classifiers
+//! are in `benches/classify.rs`.
+
+mod common;
 
 use std::hint::black_box;
 
 use authcensus_records::{bimi, dmarc, mta_sts, spf};
 use criterion::{Criterion, Throughput, criterion_main};
 
-/// The SPF strings of one mxmap `providers_*.min.json` file
-/// (`municipalities[].spf`, non-empty ones only).
-fn mxmap_spf(rel: &str) -> Vec<String> {
-    let Some(path) = authcensus_testsupport::shared_data(rel) else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("SKIP: cannot read {}", path.display());
-        return Vec::new();
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        eprintln!("SKIP: {} is not JSON", path.display());
-        return Vec::new();
-    };
-    v.get("municipalities")
-        .and_then(|m| m.as_array())
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m.get("spf").and_then(|s| s.as_str()))
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn bench_spf(c: &mut Criterion) {
-    let mut records = mxmap_spf("realworld/mxmap/providers_ch.min.json");
-    records.extend(mxmap_spf("realworld/mxmap/providers_at.min.json"));
+    // Every municipality's record, as before the classify bench shared this
+    // loader (domains listed twice count twice).
+    let mut all = common::mxmap("realworld/mxmap/providers_ch.min.json");
+    all.extend(common::mxmap("realworld/mxmap/providers_at.min.json"));
+    let records: Vec<String> = all
+        .into_iter()
+        .map(|m| m.spf)
+        .filter(|s| !s.is_empty())
+        .collect();
     if records.is_empty() {
         eprintln!("SKIP spf/parse_real: no mxmap SPF records under ../shared/data");
         return;

@@ -1,0 +1,198 @@
+//! Throughput of the record classifiers (pure CPU; lookups answered by the
+//! in-memory resolver, no DNS).
+//!
+//! - `classify/mx_real`: [`mx::classify_records`] (null MX, ordering, mailbox
+//!   provider of every exchange) over the MX sets of every municipality in the
+//!   real mxmap data (`realworld/mxmap/providers_{ch,at}.min.json` in
+//!   `../shared/data`, about 4,000 distinct domains). Reported as domains/s.
+//! - `classify/spf_analyze_real`: [`spf::analyze`] (the static walk with its
+//!   RFC 7208 §4.6.4 counts) of every municipality with an SPF record, against
+//!   a [`MemoryResolver`] holding all their real SPF records and MX sets.
+//!   Include and redirect targets outside that data (the providers'
+//!   records) are NXDOMAIN there, so this measures the walk over the
+//!   domains' own records, with their void lookups, not over the providers'.
+//! - `classify/dmarc_discover`: RFC 9989 discovery ([`dmarc::discover_rfc9989`])
+//!   for `mail.<domain>` of every municipality, whose record sits at the
+//!   domain: the tree walk's two queries and the parse.
+//! - `classify/mta_sts_real`: [`mta_sts::classify`] of a valid `_mta-sts` TXT
+//!   and each real policy file (`mta-sts/real-policies/`) served as a
+//!   `200 text/plain` response.
+//!
+//! Each group is skipped with a message when its data is absent.
+//! Run: `cargo bench -p authcensus-records --bench classify`.
+
+mod common;
+
+use std::hint::black_box;
+
+use authcensus_records::dns::{Lookup, MemoryResolver, MxRecord, TxtRecord};
+use authcensus_records::mta_sts::{HttpResponse, PolicyFetch};
+use authcensus_records::{dmarc, mta_sts, mx, spf};
+use criterion::{Criterion, Throughput, criterion_main};
+use futures::executor::block_on;
+
+/// MX records as mxmap lists them: in order, preferences 10, 20, ...
+fn mx_records(hosts: &[String]) -> Vec<MxRecord> {
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| MxRecord {
+            preference: u16::try_from(10 * (i + 1)).unwrap_or(u16::MAX),
+            exchange: h.trim_end_matches('.').to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn bench_mx(c: &mut Criterion, data: &[common::Municipality]) {
+    let sets: Vec<Vec<MxRecord>> = data
+        .iter()
+        .filter(|m| !m.mx.is_empty())
+        .map(|m| mx_records(&m.mx))
+        .collect();
+    let identified = sets
+        .iter()
+        .filter(|s| mx::classify_records(s).primary_provider.is_some())
+        .count();
+    eprintln!(
+        "classify/mx_real: {} real MX sets ({identified} with a known mailbox provider)",
+        sets.len()
+    );
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(sets.len() as u64));
+    g.bench_function("mx_real", |b| {
+        b.iter(|| {
+            for s in &sets {
+                black_box(mx::classify_records(black_box(s)));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn bench_spf(c: &mut Criterion, data: &[common::Municipality]) {
+    let mut resolver = MemoryResolver::new();
+    let mut domains = Vec::new();
+    for m in data.iter().filter(|m| !m.spf.is_empty()) {
+        resolver.add_txt(&m.domain, TxtRecord::single(m.spf.as_bytes()));
+        for r in mx_records(&m.mx) {
+            resolver.add_mx(&m.domain, r.preference, &r.exchange);
+        }
+        domains.push(m.domain.clone());
+    }
+    let limits = spf::Limits::default();
+    let lookups: u64 = domains
+        .iter()
+        .map(|d| u64::from(block_on(spf::analyze(&resolver, d, &limits)).queries))
+        .sum();
+    eprintln!(
+        "classify/spf_analyze_real: {} real SPF records, {lookups} lookups per pass",
+        domains.len()
+    );
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(domains.len() as u64));
+    g.bench_function("spf_analyze_real", |b| {
+        b.iter(|| {
+            for d in &domains {
+                black_box(block_on(spf::analyze(&resolver, black_box(d), &limits)));
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Typical DMARC records, published at the municipalities' domains in turn.
+const DMARC: &[&str] = &[
+    "v=DMARC1; p=none; rua=mailto:dmarc@example.com",
+    "v=DMARC1; p=reject; sp=reject; adkim=s; aspf=s; rua=mailto:reports@example.org",
+    "v=DMARC1; p=quarantine; pct=100; rua=mailto:d@example.net; ruf=mailto:f@example.net; fo=1",
+    "v=DMARC1; p=none",
+];
+
+fn bench_dmarc(c: &mut Criterion, data: &[common::Municipality]) {
+    let mut resolver = MemoryResolver::new();
+    let mut names = Vec::new();
+    for (i, m) in data.iter().enumerate() {
+        let record = DMARC[i % DMARC.len()];
+        resolver.add_txt(&format!("_dmarc.{}", m.domain), TxtRecord::single(record));
+        names.push(format!("mail.{}", m.domain));
+    }
+    let found = names
+        .iter()
+        .filter(|n| {
+            block_on(dmarc::discover_rfc9989(&resolver, n, true))
+                .found_at
+                .is_some()
+        })
+        .count();
+    eprintln!(
+        "classify/dmarc_discover: {} names one label below their record ({found} found)",
+        names.len()
+    );
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(names.len() as u64));
+    g.bench_function("dmarc_discover", |b| {
+        b.iter(|| {
+            for n in &names {
+                black_box(block_on(dmarc::discover_rfc9989(
+                    &resolver,
+                    black_box(n),
+                    true,
+                )));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn bench_mta_sts(c: &mut Criterion) {
+    let fetches: Vec<PolicyFetch> = common::real_policies()
+        .into_iter()
+        .map(|body| {
+            PolicyFetch::Response(HttpResponse {
+                status: 200,
+                content_type: Some("text/plain".to_string()),
+                body,
+                ..HttpResponse::default()
+            })
+        })
+        .collect();
+    if fetches.is_empty() {
+        eprintln!("SKIP classify/mta_sts_real: no real policy files under ../shared/data");
+        return;
+    }
+    let txt = Lookup::Records(vec![TxtRecord::single("v=STSv1; id=20240101T000000;")]);
+    const MAX_BODY: usize = 64 * 1024;
+    eprintln!("classify/mta_sts_real: {} real policy files", fetches.len());
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(fetches.len() as u64));
+    g.bench_function("mta_sts_real", |b| {
+        b.iter(|| {
+            for f in &fetches {
+                black_box(mta_sts::classify(black_box(&txt), Some(f), MAX_BODY));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn bench_classify(c: &mut Criterion) {
+    let data = common::mxmap_all();
+    if data.is_empty() {
+        eprintln!(
+            "SKIP classify/mx_real, spf_analyze_real, dmarc_discover: no mxmap data under ../shared/data"
+        );
+    } else {
+        bench_mx(c, &data);
+        bench_spf(c, &data);
+        bench_dmarc(c, &data);
+    }
+    bench_mta_sts(c);
+}
+
+// The macro defines an undocumented `pub fn benches`.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench_classify);
+}
+use group::benches;
+criterion_main!(benches);
