@@ -17,6 +17,8 @@
 //! - `classify/mta_sts_real`: [`mta_sts::classify`] of a valid `_mta-sts` TXT
 //!   and each real policy file (`mta-sts/real-policies/`) served as a
 //!   `200 text/plain` response.
+//! - `classify/bimi_vectors`: [`bimi::classify_txt`] of each record of
+//!   Mail::BIMI's record vectors (`bimi/mail-bimi/`) as a one-record TXT answer.
 //!
 //! Each group is skipped with a message when its data is absent.
 //! Run: `cargo bench -p authcensus-records --bench classify`.
@@ -27,7 +29,7 @@ use std::hint::black_box;
 
 use authcensus_records::dns::{Lookup, MemoryResolver, MxRecord, TxtRecord};
 use authcensus_records::mta_sts::{HttpResponse, PolicyFetch};
-use authcensus_records::{dmarc, mta_sts, mx, spf};
+use authcensus_records::{bimi, dmarc, mta_sts, mx, spf};
 use criterion::{Criterion, Throughput, criterion_main};
 use futures::executor::block_on;
 
@@ -175,6 +177,31 @@ fn bench_mta_sts(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_bimi(c: &mut Criterion) {
+    let answers: Vec<Lookup<TxtRecord>> = common::bimi_vectors()
+        .iter()
+        .map(|r| Lookup::Records(vec![TxtRecord::single(r.as_bytes())]))
+        .collect();
+    if answers.is_empty() {
+        eprintln!("SKIP classify/bimi_vectors: no Mail::BIMI vectors under ../shared/data");
+        return;
+    }
+    eprintln!(
+        "classify/bimi_vectors: {} Mail::BIMI records",
+        answers.len()
+    );
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(answers.len() as u64));
+    g.bench_function("bimi_vectors", |b| {
+        b.iter(|| {
+            for a in &answers {
+                black_box(bimi::classify_txt(black_box(a)));
+            }
+        })
+    });
+    g.finish();
+}
+
 fn bench_classify(c: &mut Criterion) {
     let data = common::mxmap_all();
     if data.is_empty() {
@@ -187,6 +214,7 @@ fn bench_classify(c: &mut Criterion) {
         bench_dmarc(c, &data);
     }
     bench_mta_sts(c);
+    bench_bimi(c);
 }
 
 // The macro defines an undocumented `pub fn benches`.

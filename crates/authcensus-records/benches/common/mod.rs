@@ -87,3 +87,28 @@ pub fn real_policies() -> Vec<Vec<u8>> {
         .filter_map(|p| std::fs::read(p).ok())
         .collect()
 }
+
+/// The records of Mail::BIMI's record vectors
+/// (`bimi/mail-bimi/mail-bimi-vectors.json`, `record_vectors[].record`).
+pub fn bimi_vectors() -> Vec<String> {
+    let Some(path) = authcensus_testsupport::shared_data("bimi/mail-bimi/mail-bimi-vectors.json")
+    else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("SKIP: cannot read {}", path.display());
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        eprintln!("SKIP: {} is not JSON", path.display());
+        return Vec::new();
+    };
+    v.get("record_vectors")
+        .and_then(|r| r.as_array())
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r.get("record")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
