@@ -5,6 +5,21 @@
 // Each bench target (`records`, `classify`) uses a different part of this.
 #![allow(dead_code)]
 
+/// The JSON file at `rel` under the shared data folder, or `None` (after
+/// saying why) when it is absent, unreadable or not JSON.
+fn read_json(rel: &str) -> Option<serde_json::Value> {
+    let path = authcensus_testsupport::shared_data(rel)?;
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("SKIP: cannot read {}", path.display());
+        return None;
+    };
+    let parsed = serde_json::from_str(&text);
+    if parsed.is_err() {
+        eprintln!("SKIP: {} is not JSON", path.display());
+    }
+    parsed.ok()
+}
+
 /// One municipality of mxmap's `providers_*.min.json`: its domain, the MX
 /// hosts it publishes and its SPF record (empty when it has none).
 pub struct Municipality {
@@ -16,19 +31,11 @@ pub struct Municipality {
 /// The municipalities of one mxmap `providers_*.min.json` file
 /// (`municipalities[]` with `domain`, `mx[]`, `spf`).
 pub fn mxmap(rel: &str) -> Vec<Municipality> {
-    let Some(path) = authcensus_testsupport::shared_data(rel) else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("SKIP: cannot read {}", path.display());
-        return Vec::new();
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        eprintln!("SKIP: {} is not JSON", path.display());
+    let Some(v) = read_json(rel) else {
         return Vec::new();
     };
     let Some(ms) = v.get("municipalities").and_then(|m| m.as_array()) else {
-        eprintln!("SKIP: {} has no `municipalities` array", path.display());
+        eprintln!("SKIP: {rel} has no `municipalities` array");
         return Vec::new();
     };
     ms.iter()
@@ -68,16 +75,8 @@ pub fn mxmap_all() -> Vec<Municipality> {
 /// The bodies of the real MTA-STS policy files listed in
 /// `mta-sts/real-policies/INDEX.json`.
 pub fn real_policies() -> Vec<Vec<u8>> {
-    let Some(index) = authcensus_testsupport::shared_data("mta-sts/real-policies/INDEX.json")
+    let Some(serde_json::Value::Array(entries)) = read_json("mta-sts/real-policies/INDEX.json")
     else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read_to_string(&index) else {
-        eprintln!("SKIP: cannot read {}", index.display());
-        return Vec::new();
-    };
-    let Ok(serde_json::Value::Array(entries)) = serde_json::from_str(&text) else {
-        eprintln!("SKIP: {} is not a JSON array", index.display());
         return Vec::new();
     };
     entries
@@ -91,16 +90,7 @@ pub fn real_policies() -> Vec<Vec<u8>> {
 /// The records of Mail::BIMI's record vectors
 /// (`bimi/mail-bimi/mail-bimi-vectors.json`, `record_vectors[].record`).
 pub fn bimi_vectors() -> Vec<String> {
-    let Some(path) = authcensus_testsupport::shared_data("bimi/mail-bimi/mail-bimi-vectors.json")
-    else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("SKIP: cannot read {}", path.display());
-        return Vec::new();
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        eprintln!("SKIP: {} is not JSON", path.display());
+    let Some(v) = read_json("bimi/mail-bimi/mail-bimi-vectors.json") else {
         return Vec::new();
     };
     v.get("record_vectors")
