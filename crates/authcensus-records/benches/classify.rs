@@ -78,6 +78,21 @@ impl Resolver for MapResolver {
     }
 }
 
+/// Times `f` over every item of `items` as the group `classify`'s `name`,
+/// reported as items per second.
+fn bench_each<T, R>(c: &mut Criterion, name: &str, items: &[T], f: impl Fn(&T) -> R) {
+    let mut g = c.benchmark_group("classify");
+    g.throughput(Throughput::Elements(items.len() as u64));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for x in items {
+                black_box(f(black_box(x)));
+            }
+        })
+    });
+    g.finish();
+}
+
 /// MX records as mxmap lists them: in order, preferences 10, 20, ...
 fn mx_records(hosts: &[String]) -> Vec<MxRecord> {
     hosts
@@ -104,16 +119,7 @@ fn bench_mx(c: &mut Criterion, data: &[common::Municipality]) {
         "classify/mx_real: {} real MX sets ({identified} with a known mailbox provider)",
         sets.len()
     );
-    let mut g = c.benchmark_group("classify");
-    g.throughput(Throughput::Elements(sets.len() as u64));
-    g.bench_function("mx_real", |b| {
-        b.iter(|| {
-            for s in &sets {
-                black_box(mx::classify_records(black_box(s)));
-            }
-        })
-    });
-    g.finish();
+    bench_each(c, "mx_real", &sets, |s| mx::classify_records(s));
 }
 
 fn bench_spf(c: &mut Criterion, data: &[common::Municipality]) {
@@ -137,16 +143,9 @@ fn bench_spf(c: &mut Criterion, data: &[common::Municipality]) {
         "classify/spf_analyze_real: {} real SPF records, {lookups} lookups per pass",
         domains.len()
     );
-    let mut g = c.benchmark_group("classify");
-    g.throughput(Throughput::Elements(domains.len() as u64));
-    g.bench_function("spf_analyze_real", |b| {
-        b.iter(|| {
-            for d in &domains {
-                black_box(block_on(spf::analyze(&resolver, black_box(d), &limits)));
-            }
-        })
+    bench_each(c, "spf_analyze_real", &domains, |d| {
+        block_on(spf::analyze(&resolver, d, &limits))
     });
-    g.finish();
 }
 
 /// Typical DMARC records, published at the municipalities' domains in turn.
@@ -180,20 +179,9 @@ fn bench_dmarc(c: &mut Criterion, data: &[common::Municipality]) {
         "classify/dmarc_discover: {} names one label below their record ({found} found)",
         names.len()
     );
-    let mut g = c.benchmark_group("classify");
-    g.throughput(Throughput::Elements(names.len() as u64));
-    g.bench_function("dmarc_discover", |b| {
-        b.iter(|| {
-            for n in &names {
-                black_box(block_on(dmarc::discover_rfc9989(
-                    &resolver,
-                    black_box(n),
-                    true,
-                )));
-            }
-        })
+    bench_each(c, "dmarc_discover", &names, |n| {
+        block_on(dmarc::discover_rfc9989(&resolver, n, true))
     });
-    g.finish();
 }
 
 fn bench_mta_sts(c: &mut Criterion) {
@@ -215,16 +203,9 @@ fn bench_mta_sts(c: &mut Criterion) {
     let txt = Lookup::Records(vec![TxtRecord::single("v=STSv1; id=20240101T000000;")]);
     const MAX_BODY: usize = 64 * 1024;
     eprintln!("classify/mta_sts_real: {} real policy files", fetches.len());
-    let mut g = c.benchmark_group("classify");
-    g.throughput(Throughput::Elements(fetches.len() as u64));
-    g.bench_function("mta_sts_real", |b| {
-        b.iter(|| {
-            for f in &fetches {
-                black_box(mta_sts::classify(black_box(&txt), Some(f), MAX_BODY));
-            }
-        })
+    bench_each(c, "mta_sts_real", &fetches, |f| {
+        mta_sts::classify(&txt, Some(f), MAX_BODY)
     });
-    g.finish();
 }
 
 fn bench_bimi(c: &mut Criterion) {
@@ -240,16 +221,7 @@ fn bench_bimi(c: &mut Criterion) {
         "classify/bimi_vectors: {} Mail::BIMI records",
         answers.len()
     );
-    let mut g = c.benchmark_group("classify");
-    g.throughput(Throughput::Elements(answers.len() as u64));
-    g.bench_function("bimi_vectors", |b| {
-        b.iter(|| {
-            for a in &answers {
-                black_box(bimi::classify_txt(black_box(a)));
-            }
-        })
-    });
-    g.finish();
+    bench_each(c, "bimi_vectors", &answers, bimi::classify_txt);
 }
 
 fn bench_classify(c: &mut Criterion) {

@@ -30,7 +30,7 @@ pub struct Municipality {
 
 /// The municipalities of one mxmap `providers_*.min.json` file
 /// (`municipalities[]` with `domain`, `mx[]`, `spf`).
-pub fn mxmap(rel: &str) -> Vec<Municipality> {
+fn mxmap(rel: &str) -> Vec<Municipality> {
     let Some(v) = read_json(rel) else {
         return Vec::new();
     };
@@ -62,11 +62,18 @@ pub fn mxmap(rel: &str) -> Vec<Municipality> {
         .collect()
 }
 
-/// Both mxmap files (Switzerland and Austria), one entry per distinct domain
-/// (the first listed; several municipalities share a domain): about 4,000.
-pub fn mxmap_all() -> Vec<Municipality> {
+/// Every municipality of both mxmap files (Switzerland and Austria), as
+/// listed: several municipalities share a domain.
+pub fn mxmap_listed() -> Vec<Municipality> {
     let mut all = mxmap("realworld/mxmap/providers_ch.min.json");
     all.extend(mxmap("realworld/mxmap/providers_at.min.json"));
+    all
+}
+
+/// [`mxmap_listed`], one entry per distinct domain (the first listed):
+/// about 4,000.
+pub fn mxmap_all() -> Vec<Municipality> {
+    let mut all = mxmap_listed();
     let mut seen = std::collections::HashSet::new();
     all.retain(|m| seen.insert(m.domain.clone()));
     all
